@@ -1,0 +1,14 @@
+"""Embedded demo settings: SQLite, a filesystem Celery broker, debug pages on."""
+
+from .base import *  # noqa: F403
+from .env import env_bool
+
+DEBUG = env_bool("DEBUG", True)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+
+# The embedded SQLite file, media and broker folders live here.
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -1,0 +1,1 @@
+"""Invoices, payments, credit notes and the usage page."""

@@ -1,0 +1,1 @@
+"""Usage: events and their ingest, rating into charges, and monthly usage reports."""

@@ -1,0 +1,1 @@
+"""Service packages, the firmware-update token ledger and update campaigns."""

@@ -1,0 +1,1 @@
+"""Monthly license statements, credits (transactions) and balances."""
