@@ -1,0 +1,173 @@
+"""The audit log: who changed which record, from what to what, in a tamper-evident hash chain.
+
+Services and the admin call `audit_record` inside the transaction that makes the change, so the
+change and its audit row commit together. Rows are appended under a lock so the chain never forks.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from .models import Account, ApiKey, AuditAction, AuditEvent
+from .scoping import Actor
+
+GENESIS_HASH = "0" * 64
+# Arbitrary constant naming the PostgreSQL advisory lock that serialises appends to the chain.
+_CHAIN_LOCK_KEY = 7_414_020_001
+# Never written into the audit log, whatever model they sit on.
+SECRET_FIELDS = frozenset({"key_hash", "password"})
+
+
+def describe_actor(actor: Actor | None) -> tuple[str, str, str]:
+    """(actor_type, actor_id, actor_label) for an audit row."""
+    if actor is None:
+        return "system", "", "system"
+    if isinstance(actor, ApiKey):
+        return "api_key", str(actor.uuid), f"{actor.name} ({actor.prefix})"
+    if actor.is_authenticated:
+        return "user", str(actor.pk), actor.get_username()
+    return "system", "", "anonymous"
+
+
+def snapshot(instance: Model, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """The instance's concrete field values as JSON-safe data (foreign keys as ids)."""
+    skipped = SECRET_FIELDS | set(exclude)
+    values = {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if field.attname not in skipped and field.name not in skipped
+    }
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+def _account_of(instance: Model | None) -> int | None:
+    if instance is None:
+        return None
+    if isinstance(instance, Account):
+        return instance.pk
+    return getattr(instance, "account_id", None)
+
+
+def _content(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "created_at": event.created_at.isoformat(),
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "account_id": event.account_id,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "old_values": event.old_values,
+        "new_values": event.new_values,
+    }
+
+
+def compute_hash(event: AuditEvent, prev_hash: str) -> str:
+    payload = json.dumps(
+        {"content": _content(event), "prev_hash": prev_hash},
+        sort_keys=True,
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _lock_chain() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+    # SQLite: the IMMEDIATE transaction mode (settings) already gives one writer at a time.
+
+
+def audit_record(
+    *,
+    actor: Actor | None,
+    action: AuditAction | str,
+    instance: Model | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    account: Account | None = None,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one entry. `old` and `new` are snapshots; pass `instance` for type, id and account."""
+    actor_type, actor_id, actor_label = describe_actor(actor)
+    with transaction.atomic():
+        _lock_chain()
+        prev_hash = (
+            AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+            or GENESIS_HASH
+        )
+        event = AuditEvent(
+            created_at=timezone.now(),
+            actor_type=actor_type,
+            actor_id=actor_id,
+            actor_label=actor_label[:200],
+            account_id=account.pk if account is not None else _account_of(instance),
+            action=action,
+            object_type=object_type or (instance._meta.label_lower if instance else ""),
+            object_id=object_id or (str(instance.pk) if instance is not None else ""),
+            old_values=old,
+            new_values=new,
+            prev_hash=prev_hash,
+        )
+        event.hash = compute_hash(event, prev_hash)
+        event.save()
+    return event
+
+
+def record_change(
+    *,
+    actor: Actor | None,
+    instance: Model,
+    old: dict[str, Any] | None,
+    account: Account | None = None,
+) -> AuditEvent | None:
+    """Record a create (old is None) or an update; an update that changed nothing is not logged."""
+    new = snapshot(instance)
+    if old is None:
+        return audit_record(
+            actor=actor, action=AuditAction.CREATE, instance=instance, new=new, account=account
+        )
+    changed_old = {k: v for k, v in old.items() if new.get(k) != v}
+    if not changed_old:
+        return None
+    changed_new = {k: new[k] for k in changed_old}
+    return audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        instance=instance,
+        old=changed_old,
+        new=changed_new,
+        account=account,
+    )
+
+
+def record_delete(
+    *, actor: Actor | None, instance: Model, old: dict[str, Any], account: Account | None = None
+) -> AuditEvent:
+    return audit_record(
+        actor=actor,
+        action=AuditAction.DELETE,
+        instance=instance,
+        object_id=str(old.get("id", instance.pk)),
+        old=old,
+        account=account,
+    )
+
+
+def first_broken_link() -> AuditEvent | None:
+    """The first entry whose hash or link to its predecessor does not hold, or None."""
+    prev_hash = GENESIS_HASH
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+        if event.prev_hash != prev_hash or compute_hash(event, event.prev_hash) != event.hash:
+            return event
+        prev_hash = event.hash
+    return None

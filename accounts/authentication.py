@@ -1,0 +1,30 @@
+"""DRF authentication with `Authorization: Bearer <key>`; the key stands in for request.user."""
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from .models import ApiKey
+from .services import api_key_authenticate
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[ApiKey, ApiKey] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise AuthenticationFailed("Malformed Authorization header; send 'Bearer <key>'.")
+        try:
+            raw = parts[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise AuthenticationFailed("Invalid API key.") from exc
+        key = api_key_authenticate(raw)
+        if key is None:
+            raise AuthenticationFailed("Invalid, revoked or expired API key.")
+        return key, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,94 @@
+"""The one mechanism every scheduled job uses: a lock so a job never runs twice at once, and a
+JobRun row per run with its status, counts and error.
+
+Celery tasks are thin wrappers: `run_job("poll_events", poll_events_service)`. Tasks are enqueued
+with `task.delay_on_commit(...)` so a worker never sees rows that are not committed yet.
+"""
+
+import hashlib
+import secrets
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import JobLock, JobRun, JobStatus
+
+JobWork = Callable[[JobRun], dict[str, int] | None]
+
+
+def _advisory_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"job:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def job_lock(name: str) -> Iterator[bool]:
+    """Yield True when this process holds the job's lock, False when another run holds it."""
+    if connection.vendor == "postgresql":
+        key = _advisory_key(name)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            acquired = cursor.fetchone()[0]
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        return
+
+    # Elsewhere (SQLite) a row is claimed with a conditional update; a claim older than
+    # JOB_LOCK_STALE_AFTER is treated as left behind by a crashed process.
+    token = secrets.token_hex(16)
+    stale_before = timezone.now() - timedelta(
+        seconds=getattr(settings, "JOB_LOCK_STALE_AFTER", 6 * 3600)
+    )
+    JobLock.objects.get_or_create(name=name)
+    acquired = (
+        JobLock.objects.filter(name=name)
+        .filter(Q(holder="") | Q(acquired_at__lt=stale_before))
+        .update(holder=token, acquired_at=timezone.now())
+        == 1
+    )
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            JobLock.objects.filter(name=name, holder=token).update(holder="", acquired_at=None)
+
+
+def run_job(name: str, work: JobWork) -> JobRun:
+    """Run `work` once under the job's lock and record the run. A failure is recorded, then
+    re-raised so Celery and management commands report it too."""
+    with job_lock(name) as acquired:
+        if not acquired:
+            now = timezone.now()
+            return JobRun.objects.create(
+                name=name, status=JobStatus.SKIPPED, started_at=now, finished_at=now
+            )
+        run = JobRun.objects.create(name=name)
+        try:
+            counts = work(run) or {}
+        except Exception:
+            run.status = JobStatus.FAILED
+            run.error = traceback.format_exc()[-10_000:]
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at", "counts"])
+            raise
+        run.status = JobStatus.OK
+        run.counts = {**run.counts, **counts}
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "counts", "finished_at"])
+        return run
+
+
+def job_runs_prune(*, older_than_days: int = 90) -> int:
+    """Delete job runs older than the given age; returns how many went."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted, _ = JobRun.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,34 @@
+"""Request plumbing: sign-in required for pages, and the current account of a request."""
+
+from collections.abc import Callable
+
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
+
+from .selectors import current_account_for
+
+# Answered by DRF with 401 JSON; /api/docs/ is a page and stays behind sign-in.
+API_PATHS = ("/api/v1/", "/api/schema/")
+
+
+class PageLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Every page needs a signed-in user; the API answers 401 itself (keys, not sessions)."""
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> HttpResponse | None:
+        if request.path_info.startswith(API_PATHS):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class CurrentAccountMiddleware:
+    """Sets request.account: the account the signed-in user is looking at (switchable)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.account = SimpleLazyObject(lambda: current_account_for(request))
+        return self.get_response(request)

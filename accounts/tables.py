@@ -1,0 +1,93 @@
+"""Tables for account pages."""
+
+import json
+
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from .models import Account, AuditEvent, Membership
+
+
+class AccountTable(tables.Table):
+    name = tables.LinkColumn("accounts:detail", args=[tables.A("uuid")])
+    kind = tables.Column()
+    parent = tables.Column(verbose_name="Parent", accessor="parent__name", order_by="parent__name")
+    organization = tables.Column(verbose_name="Organization / team")
+    currency = tables.Column()
+    business_model = tables.Column(verbose_name="Business model")
+    tenant_count = tables.Column(verbose_name="Tenants", attrs={"td": {"class": "text-end"}})
+    is_active = tables.BooleanColumn(verbose_name="Active")
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+
+    class Meta:
+        model = Account
+        fields = ()
+        sequence = (
+            "name",
+            "kind",
+            "parent",
+            "organization",
+            "currency",
+            "business_model",
+            "tenant_count",
+            "is_active",
+            "created_at",
+        )
+        order_by = ("name",)
+
+
+class MembershipTable(tables.Table):
+    username = tables.Column(accessor="user__username", verbose_name="User")
+    email = tables.Column(accessor="user__email", verbose_name="E-mail")
+    role = tables.Column()
+    created_at = tables.DateTimeColumn(verbose_name="Member since", format="Y-m-d")
+
+    class Meta:
+        model = Membership
+        fields = ()
+        sequence = ("username", "email", "role", "created_at")
+        order_by = ("username",)
+
+
+def _values(value: dict | None) -> str:
+    return "" if not value else json.dumps(value, sort_keys=True)
+
+
+class AuditEventTable(tables.Table):
+    created_at = tables.DateTimeColumn(verbose_name="When (UTC)", format="Y-m-d H:i:s")
+    actor_label = tables.Column(verbose_name="Who")
+    actor_type = tables.Column(verbose_name="Via")
+    account = tables.Column(accessor="account__name", verbose_name="Account", orderable=False)
+    action = tables.Column()
+    object_type = tables.Column(verbose_name="Object type")
+    object_id = tables.Column(verbose_name="Object id")
+    old_values = tables.Column(verbose_name="Old values", orderable=False)
+    new_values = tables.Column(verbose_name="New values", orderable=False)
+
+    class Meta:
+        model = AuditEvent
+        fields = ()
+        sequence = (
+            "created_at",
+            "actor_label",
+            "actor_type",
+            "account",
+            "action",
+            "object_type",
+            "object_id",
+            "old_values",
+            "new_values",
+        )
+        order_by = ("-created_at",)
+
+    def render_old_values(self, value: dict | None) -> str:
+        return format_html('<code class="small text-wrap">{}</code>', _values(value))
+
+    def render_new_values(self, value: dict | None) -> str:
+        return format_html('<code class="small text-wrap">{}</code>', _values(value))
+
+    def value_old_values(self, value: dict | None) -> str:
+        return _values(value)
+
+    def value_new_values(self, value: dict | None) -> str:
+        return _values(value)

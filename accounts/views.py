@@ -1,0 +1,88 @@
+"""Pages: accounts overview and detail, the account switcher, the audit log and staff health."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from . import selectors
+from .filters import AccountFilter, AuditEventFilter
+from .listing import TableListView, clamp_per_page
+from .roles import Capability, can
+from .scoping import account_or_404
+from .tables import AccountTable, AuditEventTable, MembershipTable
+
+
+class AccountListView(TableListView):
+    """The home page: the current account and every account below it."""
+
+    title = "Accounts"
+    table_class = AccountTable
+    filterset_class = AccountFilter
+    export_name = "accounts"
+    empty_text = "No accounts match these filters."
+
+    def get_base_queryset(self) -> QuerySet:
+        return selectors.accounts_below(self.request.account)
+
+
+def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = account_or_404(request.user, account_id)
+    members = None
+    if can(request.user, Capability.MANAGE, account):
+        members = MembershipTable(account.memberships.select_related("user"), prefix="m-")
+        RequestConfig(request, paginate={"per_page": clamp_per_page(request)}).configure(members)
+    tenants = AccountTable(selectors.accounts_below(account).filter(parent=account), prefix="t-")
+    RequestConfig(request, paginate={"per_page": clamp_per_page(request)}).configure(tenants)
+    return render(
+        request,
+        "accounts/account_detail.html",
+        {"account": account, "members": members, "tenants": tenants, "title": account.name},
+    )
+
+
+@require_POST
+def switch_account(request: HttpRequest) -> HttpResponse:
+    account = account_or_404(request.user, request.POST.get("account", ""))
+    request.session[selectors.SESSION_ACCOUNT_KEY] = str(account.uuid)
+    target = request.POST.get("next") or reverse("accounts:home")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("accounts:home")
+    return HttpResponseRedirect(target)
+
+
+class AuditLogView(TableListView):
+    title = "Audit log"
+    table_class = AuditEventTable
+    filterset_class = AuditEventFilter
+    export_name = "audit-log"
+    required_capability = Capability.MANAGE
+    empty_text = "No changes recorded for these filters."
+
+    def get_base_queryset(self) -> QuerySet:
+        return selectors.audit_events_for(self.request.user, self.request.account).select_related(
+            "account"
+        )
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, Capability.PLATFORM):
+        raise PermissionDenied
+    from billing_site.schedule import BEAT_SCHEDULE
+
+    context: dict[str, Any] = {
+        "title": "Health",
+        "checks": [selectors.database_check(), selectors.broker_check()],
+        "jobs": selectors.job_health(BEAT_SCHEDULE),
+        "broker_url_scheme": settings.CELERY_BROKER_URL.split("://", 1)[0],
+    }
+    return render(request, "accounts/health.html", context)

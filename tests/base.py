@@ -1,0 +1,62 @@
+"""The people every test class starts with, built once per class (setUpTestData):
+
+- `account` (a customer aggregator) with one tenant `tenant`;
+- `owner` (role owner of `account`) and `teammate` (read-only member of `account`);
+- `outsider`, owner of the unrelated `outsider_account`;
+- `staff`, platform staff who sees everything.
+
+Plus helpers to call the API with a Bearer key.
+"""
+
+import json
+from typing import Any
+
+from django.test import TestCase
+from django.test.client import Client
+from django.urls import reverse
+
+from accounts.models import Account, AccountKind, ApiKey, Role
+from accounts.services import api_key_create
+
+from .factories import AccountFactory, MembershipFactory, UserFactory
+
+
+class BillingTestCase(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.platform = AccountFactory(name="Platform", slug="platform", kind=AccountKind.PLATFORM)
+        cls.account = AccountFactory(name="Alpha Devices", slug="alpha", parent=cls.platform)
+        cls.tenant = AccountFactory(name="Alpha Tenant", slug="alpha-tenant", parent=cls.account)
+        cls.outsider_account = AccountFactory(name="Outsider Co", slug="outsider", parent=cls.platform)
+        cls.owner = UserFactory(username="owner")
+        cls.teammate = UserFactory(username="teammate")
+        cls.outsider = UserFactory(username="outsider")
+        cls.staff = UserFactory(username="staff", is_staff=True)
+        MembershipFactory(user=cls.owner, account=cls.account, role=Role.OWNER)
+        MembershipFactory(user=cls.teammate, account=cls.account, role=Role.MEMBER)
+        MembershipFactory(user=cls.outsider, account=cls.outsider_account, role=Role.OWNER)
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def login(self, user: Any) -> Client:
+        self.client.force_login(user)
+        return self.client
+
+    def switch_to(self, account: Account) -> None:
+        self.client.post(reverse("accounts:switch"), {"account": str(account.uuid)})
+
+    # -- API ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def make_key(role: str, account: Account | None = None, **extra: Any) -> tuple[ApiKey, str]:
+        return api_key_create(actor=None, name=f"{role} key", role=role, account=account, **extra)
+
+    def api(
+        self, method: str, path: str, key: str | None = None, data: Any = None, **extra: Any
+    ) -> Any:
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
+        body = json.dumps(data) if data is not None else None
+        call = getattr(self.client, method.lower())
+        if body is None:
+            return call(path, **headers, **extra)
+        return call(path, data=body, content_type="application/json", **headers, **extra)
