@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from .models import Account, ApiKey, AuditAction, AuditEvent
-from .scoping import Actor
+from .scoping import Actor, SystemActor
 
 GENESIS_HASH = "0" * 64
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises appends to the chain.
@@ -26,7 +26,7 @@ SECRET_FIELDS = frozenset({"key_hash", "password"})
 
 def describe_actor(actor: Actor | None) -> tuple[str, str, str]:
     """(actor_type, actor_id, actor_label) for an audit row."""
-    if actor is None:
+    if actor is None or isinstance(actor, SystemActor):
         return "system", "", "system"
     if isinstance(actor, ApiKey):
         return "api_key", str(actor.uuid), f"{actor.name} ({actor.prefix})"

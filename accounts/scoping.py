@@ -17,7 +17,22 @@ from django.http import Http404
 
 from .models import Account, ApiKey, ApiKeyRole
 
-Actor = AbstractBaseUser | AnonymousUser | ApiKey
+
+class SystemActor:
+    """The platform itself (management commands, jobs): sees every account. Passed explicitly,
+    so a missing actor can never widen what a request sees."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = True
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = SystemActor()
+
+Actor = AbstractBaseUser | AnonymousUser | ApiKey | SystemActor
 M = TypeVar("M", bound=Model)
 
 _CACHE_ATTR = "_visible_account_ids"
@@ -52,6 +67,8 @@ def ancestor_ids(account: Account) -> list[int]:
 
 
 def sees_everything(actor: Actor) -> bool:
+    if isinstance(actor, SystemActor):
+        return True
     if isinstance(actor, ApiKey):
         return actor.role == ApiKeyRole.ADMIN
     return bool(actor.is_authenticated and actor.is_active and actor.is_staff)

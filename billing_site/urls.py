@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_v1 = [
     path("", include("accounts.api_urls")),
+    path("", include("metering.api_urls")),
 ]
 
 urlpatterns = [

@@ -34,3 +34,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     account = factory.SubFactory(AccountFactory)
     role = Role.MEMBER
+
+
+class LicenseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "licenses.License"
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"License {n}")

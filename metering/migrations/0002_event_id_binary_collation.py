@@ -1,0 +1,26 @@
+"""On PostgreSQL, compare event ids byte by byte: the idempotency index is then cheaper to
+maintain and search than with the database's linguistic collation. Event ids are opaque keys,
+so nothing is lost. SQLite already compares them as binary."""
+
+from django.db import migrations
+
+FORWARD = 'ALTER TABLE metering_usageevent ALTER COLUMN event_id TYPE varchar(100) COLLATE "C"'
+BACKWARD = (
+    'ALTER TABLE metering_usageevent ALTER COLUMN event_id TYPE varchar(100) COLLATE "default"'
+)
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(FORWARD)
+
+
+def backward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(BACKWARD)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("metering", "0001_initial")]
+
+    operations = [migrations.RunPython(forward, backward)]
