@@ -20,6 +20,6 @@ def _prepare(sender: Celery, **kwargs: object) -> None:
 
     sender.conf.beat_schedule = BEAT_SCHEDULE
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:
             os.makedirs(options[key], exist_ok=True)
