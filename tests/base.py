@@ -27,7 +27,9 @@ class BillingTestCase(TestCase):
         cls.platform = AccountFactory(name="Platform", slug="platform", kind=AccountKind.PLATFORM)
         cls.account = AccountFactory(name="Alpha Devices", slug="alpha", parent=cls.platform)
         cls.tenant = AccountFactory(name="Alpha Tenant", slug="alpha-tenant", parent=cls.account)
-        cls.outsider_account = AccountFactory(name="Outsider Co", slug="outsider", parent=cls.platform)
+        cls.outsider_account = AccountFactory(
+            name="Outsider Co", slug="outsider", parent=cls.platform
+        )
         cls.owner = UserFactory(username="owner")
         cls.teammate = UserFactory(username="teammate")
         cls.outsider = UserFactory(username="outsider")
