@@ -46,10 +46,12 @@ RUN pip install --no-deps -e . \
        ALLOWED_HOSTS=build.invalid \
        python manage.py collectstatic --noinput -v0
 
-RUN useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin billing \
+# Numeric ids, so an orchestrator can tell the image does not run as root.
+RUN groupadd --system --gid 10001 billing \
+    && useradd --system --uid 10001 --gid billing --create-home --shell /usr/sbin/nologin billing \
     && mkdir -p /data/media \
     && chown billing:billing /data/media
-USER billing
+USER 10001:10001
 
 EXPOSE 8000
 CMD ["gunicorn", "billing_site.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--timeout", "120"]
