@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
+from rest_framework.views import APIView
 
 from .selectors import current_account_for
 
@@ -20,6 +21,15 @@ class PageLoginRequiredMiddleware(LoginRequiredMiddleware):
     ) -> HttpResponse | None:
         if request.path_info.startswith(API_PATHS):
             return None
+        # DRF marks every APIView login_not_required; outside the API (the docs page) that
+        # would answer a browser with a bare 401 instead of the sign-in page.
+        drf_view = getattr(view_func, "cls", None)
+        if (
+            isinstance(drf_view, type)
+            and issubclass(drf_view, APIView)
+            and not request.user.is_authenticated
+        ):
+            return self.handle_no_permission(request, view_func)
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
