@@ -8,7 +8,10 @@
 Plus helpers to call the API with a Bearer key.
 """
 
+import csv
+import io
 import json
+from html.parser import HTMLParser
 from typing import Any
 
 from django.test import TestCase
@@ -21,13 +24,63 @@ from accounts.services import api_key_create
 from .factories import AccountFactory, MembershipFactory, UserFactory
 
 
+class _TableParser(HTMLParser):
+    """Collects the body rows of every <table> as lists of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._in_body = False
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self._row = []
+        elif tag == "td" and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tbody":
+            self._in_body = False
+        elif tag == "tr" and self._row is not None:
+            self.tables[-1].append(self._row)
+            self._row = None
+        elif tag == "td" and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables(response: Any) -> list[list[list[str]]]:
+    """Every table of a page as rows of cell texts (header rows left out)."""
+    parser = _TableParser()
+    parser.feed(response.content.decode())
+    return parser.tables
+
+
+def csv_rows(response: Any) -> list[list[str]]:
+    """A (streamed) CSV download parsed into rows, header first."""
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
+
+
 class BillingTestCase(TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         cls.platform = AccountFactory(name="Platform", slug="platform", kind=AccountKind.PLATFORM)
         cls.account = AccountFactory(name="Alpha Devices", slug="alpha", parent=cls.platform)
         cls.tenant = AccountFactory(name="Alpha Tenant", slug="alpha-tenant", parent=cls.account)
-        cls.outsider_account = AccountFactory(name="Outsider Co", slug="outsider", parent=cls.platform)
+        cls.outsider_account = AccountFactory(
+            name="Outsider Co", slug="outsider", parent=cls.platform
+        )
         cls.owner = UserFactory(username="owner")
         cls.teammate = UserFactory(username="teammate")
         cls.outsider = UserFactory(username="outsider")

@@ -47,7 +47,7 @@ def page(browser: object) -> Iterator[object]:
 def login(page: object, live_server: object) -> object:
     """login(username, password) signs in through the real login form."""
 
-    def sign_in(username: str, password: str = "test-password") -> None:
+    def sign_in(username: str, password: str = "test-password") -> None:  # noqa: S107
         page.goto(f"{live_server.url}/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
