@@ -2,12 +2,15 @@
 
 import io
 import json
+import threading
 from itertools import pairwise
 
+import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.test import TransactionTestCase
 
 from accounts import services
 from accounts.audit import GENESIS_HASH, audit_record, compute_hash, first_broken_link
@@ -279,3 +282,47 @@ class HashChainTests(BillingTestCase):
         self.assertEqual(event.prev_hash, last.hash)
         self.assertEqual((event.actor_type, event.actor_label), ("system", "system"))
         self.assertIn("5 entries verified", self.verify())
+
+
+class CommittedAuditTests(TransactionTestCase):
+    """Entries really committed (no test transaction around them); the flush after this test
+    also proves transactional tests get past the append-only triggers."""
+
+    def test_committed_entries_verify(self) -> None:
+        for n in range(3):
+            audit_record(actor=None, action="create", object_type="test", object_id=str(n))
+        out = io.StringIO()
+        call_command("verify_audit_log", stdout=out)
+        self.assertEqual(out.getvalue().strip(), "The audit chain holds: 3 entries verified.")
+
+
+@pytest.mark.postgres
+class ConcurrentAppendTests(TransactionTestCase):
+    """Appends from several connections at once still form one unbroken chain. (SQLite's
+    in-memory test database refuses concurrent writers outright, so PostgreSQL only.)"""
+
+    def test_parallel_appends_do_not_fork_the_chain(self) -> None:
+        errors: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def append(worker: int) -> None:
+            try:
+                start.wait(timeout=10)
+                for n in range(5):
+                    audit_record(
+                        actor=None, action="update", object_type="test", object_id=f"{worker}-{n}"
+                    )
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=append, args=(w,)) for w in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        self.assertEqual(errors, [])
+        self.assertEqual(AuditEvent.objects.count(), 15)
+        self.assertIsNone(first_broken_link())
+        self.assertEqual(AuditEvent.objects.values("prev_hash").distinct().count(), 15)
