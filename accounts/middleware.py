@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import SimpleLazyObject
 from rest_framework.views import APIView
 
 from .selectors import current_account_for
@@ -34,11 +33,15 @@ class PageLoginRequiredMiddleware(LoginRequiredMiddleware):
 
 
 class CurrentAccountMiddleware:
-    """Sets request.account: the account the signed-in user is looking at (switchable)."""
+    """Sets request.account: the account the signed-in user is looking at (switchable), or None
+    when there is none (signed out, no membership, an empty site). Not lazy: a lazy object
+    wrapping None is not None, and views would take it for an account."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.account = SimpleLazyObject(lambda: current_account_for(request))
+        # The API scopes by its caller (key or user), never by the page's current account.
+        on_api = request.path_info.startswith(API_PATHS)
+        request.account = None if on_api else current_account_for(request)
         return self.get_response(request)

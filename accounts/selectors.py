@@ -71,11 +71,14 @@ def accounts_below(account: Account) -> QuerySet[Account]:
     )
 
 
-def audit_events_for(actor: Actor, account: Account) -> QuerySet[AuditEvent]:
-    """Audit entries of the account's tree; staff at the platform root also see platform rows."""
+def audit_events_for(actor: Actor, account: Account | None) -> QuerySet[AuditEvent]:
+    """Audit entries of the account's tree; staff at the platform root (or on a site with no
+    accounts yet) also see platform rows."""
     events = AuditEvent.objects.all()
-    if sees_everything(actor) and account.parent_id is None:
+    if sees_everything(actor) and (account is None or account.parent_id is None):
         return events
+    if account is None:
+        return events.none()
     visible = visible_account_ids(actor)
     ids = account_tree_ids(account)
     if visible is not None:
