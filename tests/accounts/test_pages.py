@@ -2,10 +2,11 @@
 
 import uuid
 
+from django.test import TestCase
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import Role
+from accounts.models import Account, Role
 from accounts.selectors import SESSION_ACCOUNT_KEY
 from tests.base import BillingTestCase, html_tables
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
@@ -346,3 +347,32 @@ class ApiDocsPageTests(BillingTestCase):
         self.assertIn(reverse("api-schema"), body)
         self.assertNotIn("cdn", body.lower())
         self.assertNotIn("https://", body)
+
+
+class NoCurrentAccountTests(TestCase):
+    """Signed in, but nothing to look at: never a 500."""
+
+    def test_user_without_membership_is_refused_not_crashed(self) -> None:
+        AccountFactory(name="Someone Else")
+        self.client.force_login(UserFactory(username="loner"))
+        for path in (HOME, AUDIT, HEALTH):
+            with self.subTest(path=path):
+                self.assertEqual(self.client.get(path).status_code, 403)
+        self.assertContains(self.client.get(PASSWORD_CHANGE), "Change password")
+
+    def test_staff_on_a_site_without_accounts_sees_empty_pages(self) -> None:
+        self.client.force_login(UserFactory(username="first-admin", is_staff=True))
+        services.membership_add(
+            actor=None,
+            account=AccountFactory(name="Soon Gone", slug="gone"),
+            username="x",
+            email="",
+            role="member",
+        )
+        Account.objects.all().delete()
+        home = self.client.get(HOME)
+        self.assertContains(home, "No accounts match these filters.")
+        self.assertEqual(html_tables(home), [[["No accounts match these filters."]]])
+        [rows] = html_tables(self.client.get(AUDIT))
+        self.assertEqual([row[4] for row in rows], ["Create", "Create"])
+        self.assertEqual(self.client.get(HEALTH).status_code, 200)
