@@ -224,6 +224,20 @@ class AccountReadTests(ApiTestCase):
                     self.assertJsonError(self.api("get", path), 404, "Not found.")
                     self.client.logout()
 
+    def test_outsider_cannot_add_members_to_another_account(self) -> None:
+        _, outsider_finance = self.make_key("finance", self.outsider_account)
+        before = self.counts()
+        data = {"username": "spy", "email": "spy@example.com", "role": "member"}
+        self.assertJsonError(
+            self.api("post", members_url(self.account), self.outsider_secret, data), 404
+        )
+        self.assertJsonError(
+            self.api("post", members_url(self.tenant), outsider_finance, data), 404
+        )
+        self.client.force_login(self.outsider)
+        self.assertJsonError(self.api("post", members_url(self.account), data=data), 404)
+        self.assertEqual(self.counts(), before)
+
     def test_unknown_account_is_404_json(self) -> None:
         fake = f"{ACCOUNTS}/{uuid.uuid4()}"
         self.assertJsonError(self.api("get", fake, self.admin_secret), 404, "Not found.")

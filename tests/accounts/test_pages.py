@@ -1,5 +1,6 @@
 """Pages: sign-in required, outsiders get 404, wrong roles 403, right roles see their rows."""
 
+import re
 import uuid
 
 from django.test import TestCase
@@ -347,6 +348,21 @@ class ApiDocsPageTests(BillingTestCase):
         self.assertIn(reverse("api-schema"), body)
         self.assertNotIn("cdn", body.lower())
         self.assertNotIn("https://", body)
+
+    def test_every_asset_of_the_docs_and_the_layout_is_served_locally(self) -> None:
+        self.login(self.teammate)
+        pages = [self.client.get(API_DOCS), self.client.get(HOME)]
+        assets = {
+            url
+            for page in pages
+            for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.content.decode())
+        }
+        self.assertGreaterEqual(len(assets), 5)
+        for url in sorted(assets):
+            with self.subTest(url=url):
+                response = self.client.get(url)
+                self.assertEqual(response.status_code, 200)
+                b"".join(response.streaming_content)
 
 
 class NoCurrentAccountTests(TestCase):
