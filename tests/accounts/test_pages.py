@@ -44,6 +44,18 @@ class SignInRequiredTests(BillingTestCase):
         response = self.client.get(LOGIN)
         self.assertContains(response, "Sign in to Billing")
 
+    def test_sign_in_and_sign_out_through_the_forms(self) -> None:
+        response = self.client.post(LOGIN, {"username": "owner", "password": "test-password"})
+        self.assertRedirects(response, HOME)
+        self.assertContains(self.client.get(HOME), "Alpha Tenant")
+        self.assertRedirects(self.client.post(reverse("logout")), LOGIN)
+        self.assertRedirects(self.client.get(HOME), f"{LOGIN}?next=/")
+
+    def test_wrong_password_stays_on_the_form(self) -> None:
+        response = self.client.post(LOGIN, {"username": "owner", "password": "nope"})
+        self.assertContains(response, "Please enter a correct username and password")
+        self.assertNotIn("_auth_user_id", self.client.session)
+
 
 class HomePageTests(BillingTestCase):
     def test_owner_sees_own_account_and_its_tenant_only(self) -> None:
@@ -263,6 +275,14 @@ class AuditLogPageTests(BillingTestCase):
             ],
         )
         self.assertNotContains(response, "Secret Org")
+
+    def test_admin_role_sees_the_log_and_finance_role_does_not(self) -> None:
+        admin, finance = UserFactory(username="adm"), UserFactory(username="fin")
+        MembershipFactory(user=admin, account=self.account, role=Role.ADMIN)
+        MembershipFactory(user=finance, account=self.account, role=Role.FINANCE)
+        [rows] = html_tables(self.login(admin).get(AUDIT))
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(self.login(finance).get(AUDIT).status_code, 403)
 
     def test_read_only_teammate_gets_403(self) -> None:
         response = self.login(self.teammate).get(AUDIT)
