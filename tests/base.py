@@ -5,15 +5,19 @@
 - `outsider`, owner of the unrelated `outsider_account`;
 - `staff`, platform staff who sees everything.
 
-Plus helpers to call the API with a Bearer key.
+Plus helpers to call the API with a Bearer key, read page tables and CSV downloads, and run a
+management command as its command line would.
 """
 
 import csv
 import io
 import json
+from contextlib import redirect_stderr, redirect_stdout
 from html.parser import HTMLParser
 from typing import Any
+from unittest import mock
 
+from django.core.management import ManagementUtility
 from django.test import TestCase
 from django.test.client import Client
 from django.urls import reverse
@@ -70,6 +74,23 @@ def csv_rows(response: Any) -> list[list[str]]:
     """A (streamed) CSV download parsed into rows, header first."""
     body = b"".join(response.streaming_content).decode()
     return list(csv.reader(io.StringIO(body)))
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """Run a command the way `python manage.py ...` does: (exit status, stdout, stderr).
+    The command closes every connection when it ends; that would end the test's transaction."""
+    out, err = io.StringIO(), io.StringIO()
+    status = 0
+    with (
+        redirect_stdout(out),
+        redirect_stderr(err),
+        mock.patch("django.core.management.base.connections.close_all"),
+    ):
+        try:
+            ManagementUtility(["manage.py", *argv]).execute()
+        except SystemExit as exc:
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
 
 
 class BillingTestCase(TestCase):

@@ -16,7 +16,7 @@ from accounts import services
 from accounts.audit import GENESIS_HASH, audit_record, compute_hash, first_broken_link
 from accounts.models import Account, AuditEvent
 from accounts.services import ERR_PARENT_CYCLE
-from tests.base import BillingTestCase
+from tests.base import BillingTestCase, run_cli
 
 TABLE = AuditEvent._meta.db_table
 
@@ -239,6 +239,9 @@ class HashChainTests(BillingTestCase):
     def test_intact_chain_verifies(self) -> None:
         self.assertEqual(self.verify().strip(), "The audit chain holds: 4 entries verified.")
         self.assertIsNone(first_broken_link())
+        status, out, err = run_cli("verify_audit_log")
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("The audit chain holds: 4 entries verified.", out)
 
     def test_a_tampered_value_is_found_at_its_entry(self) -> None:
         third = AuditEvent.objects.order_by("id")[2]
@@ -253,6 +256,9 @@ class HashChainTests(BillingTestCase):
         ):
             self.verify()
         self.assertEqual(first_broken_link().pk, third.pk)
+        status, out, err = run_cli("verify_audit_log")
+        self.assertEqual((status, out), (1, ""))
+        self.assertIn(f"CommandError: The audit chain is broken at entry {third.pk} ", err)
 
     def test_a_deleted_entry_is_found_at_the_next_one(self) -> None:
         second, third = AuditEvent.objects.order_by("id")[1:3]

@@ -2,11 +2,9 @@
 
 import io
 import re
-from contextlib import redirect_stderr, redirect_stdout
-from unittest import mock
 
 from django.apps import apps
-from django.core.management import ManagementUtility, call_command
+from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import TestCase
 from django.urls import reverse
@@ -14,26 +12,9 @@ from django.urls import reverse
 from accounts.audit import first_broken_link
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Account, ApiKey, AuditEvent, Membership
-from tests.base import BillingTestCase, html_tables
+from tests.base import BillingTestCase, html_tables, run_cli
 
 KEY_LINE = re.compile(r"^bk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}\n$")
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    """Run a command the way `python manage.py ...` does: (exit status, stdout, stderr).
-    The command closes every connection when it ends; that would end the test's transaction."""
-    out, err = io.StringIO(), io.StringIO()
-    status = 0
-    with (
-        redirect_stdout(out),
-        redirect_stderr(err),
-        mock.patch("django.core.management.base.connections.close_all"),
-    ):
-        try:
-            ManagementUtility(["manage.py", *argv]).execute()
-        except SystemExit as exc:
-            status = exc.code
-    return status, out.getvalue(), err.getvalue()
 
 
 class CreateApiKeyTests(BillingTestCase):
