@@ -22,7 +22,16 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from .audit import record_change, snapshot
-from .models import KIND_RANK, Account, AccountKind, ApiKey, ApiKeyRole, Membership, Role
+from .models import (
+    ERR_KEY_ACCOUNT,
+    KIND_RANK,
+    Account,
+    AccountKind,
+    ApiKey,
+    ApiKeyRole,
+    Membership,
+    Role,
+)
 from .scoping import Actor, subtree_ids
 
 API_KEY_PREFIX = "bk_"
@@ -31,7 +40,6 @@ ERR_PLATFORM_PARENT = "A platform account has no parent."
 ERR_PARENT_CYCLE = "An account cannot sit below itself or one of its own tenants."
 ERR_ALREADY_MEMBER = "{username} is already a member of this account."
 ERR_OWNER_BY_OWNER = "Only an owner can make someone an owner."
-ERR_KEY_ACCOUNT = "Only admin keys are platform-wide; every other key belongs to an account."
 ERR_EMAIL_TAKEN = "That username exists with a different e-mail address."
 
 
