@@ -6,7 +6,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from accounts.models import Account, ApiKey, AuditEvent, JobRun, Membership, Role
+from accounts.models import (
+    ERR_KEY_ACCOUNT,
+    Account,
+    ApiKey,
+    AuditEvent,
+    JobRun,
+    Membership,
+    Role,
+)
 from tests.base import BillingTestCase
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 
@@ -251,6 +259,17 @@ class ApiKeyAdminAuditTests(AdminTestCase):
         self.assertNotContains(
             self.client.get(reverse("admin:accounts_apikey_change", args=[key.pk])), key.key_hash
         )
+
+    def test_a_key_with_the_wrong_scope_is_a_form_error(self) -> None:
+        for role, account in (("admin", str(self.account.pk)), ("finance", "")):
+            with self.subTest(role=role):
+                response = self.client.post(
+                    reverse("admin:accounts_apikey_add"),
+                    {"name": "K", "role": role, "account": account},
+                )
+                self.assertContains(response, ERR_KEY_ACCOUNT)
+        self.assertEqual(ApiKey.objects.count(), 0)
+        self.assertEqual(AuditEvent.objects.count(), 0)
 
     def test_change_and_delete_key_are_recorded(self) -> None:
         key, _ = self.make_key("finance", self.account)
