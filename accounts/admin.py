@@ -133,10 +133,10 @@ class AccountAdminForm(forms.ModelForm):
                     kind=kind, parent=cleaned.get("parent"), account_id=self.instance.pk
                 )
             except ValidationError as exc:
-                # On a tenant row the parent is the hidden link to the account above.
-                parent_field = self.fields.get("parent")
-                shown = parent_field is not None and not parent_field.widget.is_hidden
-                self.add_error("parent" if shown else "kind", exc.messages)
+                for field, messages in exc.message_dict.items():
+                    # On a tenant row the parent is the hidden link to the account above.
+                    shown = field in self.fields and not self.fields[field].widget.is_hidden
+                    self.add_error(field if shown else "kind", messages)
         return cleaned
 
 
