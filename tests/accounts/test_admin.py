@@ -201,6 +201,31 @@ class AccountAdminAuditTests(AdminTestCase):
         self.assertEqual(Account.objects.get(pk=self.account.pk).parent, self.platform)
         self.assertEqual(AuditEvent.objects.count(), 0)
 
+    def test_a_kind_that_cannot_hold_the_existing_tenants_is_a_form_error(self) -> None:
+        distributor = AccountFactory(name="Nu", slug="nu", kind="distributor", parent=self.platform)
+        partner = AccountFactory(name="Xi", slug="xi", kind="partner", parent=distributor)
+        data = account_form(
+            distributor,
+            kind="customer",
+            **inline_management("children", initial=1),
+            **{
+                "children-0-id": str(partner.pk),
+                "children-0-parent": str(distributor.pk),
+                "children-0-name": "Xi",
+                "children-0-slug": "xi",
+                "children-0-kind": "partner",
+                "children-0-currency": "USD",
+                "children-0-organization": partner.organization,
+                "children-0-is_active": "on",
+            },
+        )
+        response = self.client.post(
+            reverse("admin:accounts_account_change", args=[distributor.pk]), data
+        )
+        self.assertContains(response, "A customer cannot hold the partner accounts below it.")
+        self.assertEqual(Account.objects.get(pk=distributor.pk).kind, "distributor")
+        self.assertEqual(AuditEvent.objects.count(), 0)
+
     def test_a_tenant_of_the_wrong_kind_added_inline_is_a_form_error(self) -> None:
         target = AccountFactory(name="Kappa", slug="kappa", parent=self.account)
         data = account_form(

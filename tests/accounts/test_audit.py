@@ -77,6 +77,25 @@ class ServiceAuditTests(BillingTestCase):
         self.assertEqual(Account.objects.get(pk=self.account.pk).parent, self.platform)
         self.assertEqual(AuditEvent.objects.count(), 0)
 
+    def test_a_kind_that_cannot_hold_the_tenants_is_refused_and_not_logged(self) -> None:
+        distributor = services.account_create(
+            actor=None, name="Nu", kind="distributor", parent=self.platform
+        )
+        services.account_create(actor=None, name="Xi", kind="partner", parent=distributor)
+        before = AuditEvent.objects.count()
+        for kind in ("customer", "partner"):
+            with (
+                self.subTest(kind=kind),
+                self.assertRaisesMessage(
+                    ValidationError, f"A {kind} cannot hold the partner accounts below it."
+                ),
+            ):
+                services.account_update(
+                    actor=self.staff, account=Account.objects.get(pk=distributor.pk), kind=kind
+                )
+        self.assertEqual(Account.objects.get(pk=distributor.pk).kind, "distributor")
+        self.assertEqual(AuditEvent.objects.count(), before)
+
     def test_membership_add_records_the_user_and_the_membership(self) -> None:
         membership = services.membership_add(
             actor=self.owner,
