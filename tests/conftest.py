@@ -54,7 +54,8 @@ def login(page: object, live_server: object) -> object:
         page.fill("#id_username", username)
         page.fill("#id_password", password)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/**")
+        # The login page itself matches "/**"; wait until the browser has left it.
+        page.wait_for_url(lambda url: url.startswith(live_server.url) and "/login/" not in url)
 
     return sign_in
 
