@@ -3,7 +3,9 @@
 import re
 import uuid
 
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import services
@@ -412,3 +414,33 @@ class NoCurrentAccountTests(TestCase):
         [rows] = html_tables(self.client.get(AUDIT))
         self.assertEqual([row[4] for row in rows], ["Create", "Create"])
         self.assertEqual(self.client.get(HEALTH).status_code, 200)
+
+
+class QueryCountTests(BillingTestCase):
+    """Lists cost the same number of queries whatever their length (no query per row)."""
+
+    def count_queries(self, path: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(path)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        self.assertEqual(response.status_code, 200)
+        return len(queries)
+
+    def test_pages_and_downloads_do_not_query_per_row(self) -> None:
+        self.login(self.owner)
+        services.account_update(actor=self.owner, account=self.tenant, organization="First")
+        paths = [
+            HOME,
+            f"{HOME}?export=csv",
+            reverse("accounts:detail", args=[self.account.uuid]),
+            AUDIT,
+            f"{AUDIT}?export=csv",
+        ]
+        before = {path: self.count_queries(path) for path in paths}
+        for n in range(8):
+            tenant = AccountFactory(name=f"Extra {n}", parent=self.account)
+            MembershipFactory(account=self.account)
+            services.account_update(actor=self.owner, account=tenant, organization=f"Org {n}")
+        after = {path: self.count_queries(path) for path in paths}
+        self.assertEqual(after, before)
