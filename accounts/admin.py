@@ -2,11 +2,14 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, router, transaction
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -36,6 +39,27 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+def delete_audited(request: HttpRequest, obj: Model) -> None:
+    """Delete `obj` and record it and every row the delete cascades to (members, keys...)."""
+    collector = NestedObjects(using=router.db_for_write(type(obj)))
+    collector.collect([obj])
+    cascaded = sorted(
+        (
+            row
+            for model, rows in collector.model_objs.items()
+            if not model._meta.auto_created
+            for row in rows
+            if row is not obj
+        ),
+        key=lambda row: (row._meta.label_lower, row.pk),
+    )
+    doomed = [(row, snapshot(row)) for row in [obj, *cascaded]]
+    with transaction.atomic():
+        obj.delete()
+        for row, old in doomed:
+            record_delete(actor=request.user, instance=row, old=old)
+
+
 class AuditedModelAdmin(admin.ModelAdmin):
     """Writes an audit row for each create, change and delete, inlines included."""
 
@@ -45,13 +69,12 @@ class AuditedModelAdmin(admin.ModelAdmin):
         record_change(actor=request.user, instance=obj, old=old)
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        old = snapshot(obj)
-        super().delete_model(request, obj)
-        record_delete(actor=request.user, instance=obj, old=old)
+        delete_audited(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for obj in queryset:
-            self.delete_model(request, obj)
+        with transaction.atomic():
+            for obj in queryset:
+                self.delete_model(request, obj)
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
@@ -63,9 +86,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
         }
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
-            old = snapshot(obj)
-            obj.delete()
-            record_delete(actor=request.user, instance=obj, old=old)
+            delete_audited(request, obj)
         for obj in instances:
             obj.save()
             record_change(actor=request.user, instance=obj, old=olds.get(obj.pk))
@@ -86,8 +107,42 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class AccountAdminForm(forms.ModelForm):
+    """Checks the kind against the parent (and, on a tenant row, against the account above)."""
+
+    class Meta:
+        model = Account
+        fields = (
+            "name",
+            "slug",
+            "kind",
+            "parent",
+            "currency",
+            "organization",
+            "business_model",
+            "attributes",
+            "is_active",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind:
+            try:
+                services.validate_account_parent(
+                    kind=kind, parent=cleaned.get("parent"), account_id=self.instance.pk
+                )
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    # On a tenant row the parent is the hidden link to the account above.
+                    shown = field in self.fields and not self.fields[field].widget.is_hidden
+                    self.add_error(field if shown else "kind", messages)
+        return cleaned
+
+
 class TenantInline(admin.TabularInline):
     model = Account
+    form = AccountAdminForm
     fk_name = "parent"
     fields = ("name", "slug", "kind", "currency", "organization", "is_active")
     extra = 0
@@ -105,6 +160,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(AuditedModelAdmin):
+    form = AccountAdminForm
     list_display = (
         "name",
         "slug",
@@ -122,10 +178,6 @@ class AccountAdmin(AuditedModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = (TenantInline, MembershipInline)
     list_select_related = ("parent",)
-
-    def save_model(self, request: HttpRequest, obj: Account, form: ModelForm, change: bool) -> None:
-        services.validate_account_parent(kind=obj.kind, parent=obj.parent, account_id=obj.pk)
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(Membership)

@@ -29,6 +29,8 @@ class AccountSerializer(serializers.ModelSerializer):
         slug_field="uuid", queryset=Account.objects.all(), required=False, allow_null=True
     )
     kind = serializers.ChoiceField(choices=AccountKind.choices)
+    # Declared here so the model validator does not refuse "eur" before it is upper-cased.
+    currency = serializers.CharField(max_length=3, required=False, default="USD")
     business_model = serializers.ChoiceField(choices=BusinessModel.choices, required=False)
 
     class Meta:

@@ -46,12 +46,14 @@ def snapshot(instance: Model, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
 
 
-def _account_of(instance: Model | None) -> int | None:
+def _account_of(instance: Model | None, values: dict[str, Any] | None = None) -> int | None:
+    """The account a row belongs to; after a delete (pk gone) it is read from the old values."""
     if instance is None:
         return None
+    values = values or {}
     if isinstance(instance, Account):
-        return instance.pk
-    return getattr(instance, "account_id", None)
+        return instance.pk if instance.pk is not None else values.get("id")
+    return getattr(instance, "account_id", None) or values.get("account_id")
 
 
 def _content(event: AuditEvent) -> dict[str, Any]:
@@ -110,7 +112,7 @@ def audit_record(
             actor_type=actor_type,
             actor_id=actor_id,
             actor_label=actor_label[:200],
-            account_id=account.pk if account is not None else _account_of(instance),
+            account_id=account.pk if account is not None else _account_of(instance, old),
             action=action,
             object_type=object_type or (instance._meta.label_lower if instance else ""),
             object_id=object_id or (str(instance.pk) if instance is not None else ""),

@@ -101,6 +101,9 @@ class ApiKeyRole(models.TextChoices):
     READ = "read", "Read"
 
 
+ERR_KEY_ACCOUNT = "Only admin keys are platform-wide; every other key belongs to an account."
+
+
 class ApiKey(models.Model):
     """A machine credential. Only a SHA-256 of the secret is stored; the key is shown once."""
 
@@ -127,6 +130,7 @@ class ApiKey(models.Model):
                 condition=(Q(role="admin") & Q(account__isnull=True))
                 | (~Q(role="admin") & Q(account__isnull=False)),
                 name="api_key_admin_iff_platform_wide",
+                violation_error_message=ERR_KEY_ACCOUNT,
             )
         ]
 

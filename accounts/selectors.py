@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from celery.schedules import crontab, schedule
+from celery.schedules import BaseSchedule, crontab, schedule
 from cron_descriptor import get_description
 from django.db import connection
 from django.db.models import Count, QuerySet
@@ -71,11 +71,14 @@ def accounts_below(account: Account) -> QuerySet[Account]:
     )
 
 
-def audit_events_for(actor: Actor, account: Account) -> QuerySet[AuditEvent]:
-    """Audit entries of the account's tree; staff at the platform root also see platform rows."""
+def audit_events_for(actor: Actor, account: Account | None) -> QuerySet[AuditEvent]:
+    """Audit entries of the account's tree; staff at the platform root (or on a site with no
+    accounts yet) also see platform rows."""
     events = AuditEvent.objects.all()
-    if sees_everything(actor) and account.parent_id is None:
+    if sees_everything(actor) and (account is None or account.parent_id is None):
         return events
+    if account is None:
+        return events.none()
     visible = visible_account_ids(actor)
     ids = account_tree_ids(account)
     if visible is not None:
@@ -159,8 +162,10 @@ def job_health(beat_schedule: dict[str, dict]) -> list[JobHealth]:
         when = entry["schedule"]
         last = JobRun.objects.filter(name=name).order_by("-started_at").first()
         overdue = False
-        if last is not None and isinstance(when, schedule):
-            overdue = when.remaining_estimate(last.started_at) < -OVERDUE_GRACE
+        if last is not None:
+            # crontab is not a `schedule`; beat also accepts bare seconds and timedeltas.
+            beat = when if isinstance(when, BaseSchedule) else schedule(run_every=when)
+            overdue = beat.remaining_estimate(last.started_at) < -OVERDUE_GRACE
         jobs.append(
             JobHealth(name=name, schedule=describe_schedule(when), last_run=last, overdue=overdue)
         )

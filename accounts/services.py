@@ -22,16 +22,25 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from .audit import record_change, snapshot
-from .models import KIND_RANK, Account, AccountKind, ApiKey, ApiKeyRole, Membership, Role
+from .models import (
+    ERR_KEY_ACCOUNT,
+    KIND_RANK,
+    Account,
+    AccountKind,
+    ApiKey,
+    ApiKeyRole,
+    Membership,
+    Role,
+)
 from .scoping import Actor, subtree_ids
 
 API_KEY_PREFIX = "bk_"
 ERR_PARENT_KIND = "A {child} cannot sit below a {parent}."
 ERR_PLATFORM_PARENT = "A platform account has no parent."
+ERR_TENANT_KIND = "A {parent} cannot hold the {child} accounts below it."
 ERR_PARENT_CYCLE = "An account cannot sit below itself or one of its own tenants."
 ERR_ALREADY_MEMBER = "{username} is already a member of this account."
 ERR_OWNER_BY_OWNER = "Only an owner can make someone an owner."
-ERR_KEY_ACCOUNT = "Only admin keys are platform-wide; every other key belongs to an account."
 ERR_EMAIL_TAKEN = "That username exists with a different e-mail address."
 
 
@@ -43,18 +52,33 @@ def _unique_slug(name: str, *, exclude_id: int | None = None) -> str:
     return slug
 
 
+def _may_sit_below(child_kind: str, parent_kind: str) -> bool:
+    if child_kind == AccountKind.CUSTOMER and parent_kind == AccountKind.CUSTOMER:
+        return True  # an aggregator and its tenants
+    return KIND_RANK[AccountKind(child_kind)] > KIND_RANK[AccountKind(parent_kind)]
+
+
 def validate_account_parent(
     *, kind: str, parent: Account | None, account_id: int | None = None
 ) -> None:
+    """The account's place in the tree: its kind fits below its parent and, for an existing
+    account, above the tenants it already has."""
     if kind == AccountKind.PLATFORM and parent is not None:
         raise ValidationError({"parent": ERR_PLATFORM_PARENT})
+    if account_id is not None:
+        tenant_kinds = set(
+            Account.objects.filter(parent_id=account_id).values_list("kind", flat=True)
+        )
+        for tenant_kind in sorted(tenant_kinds, key=lambda k: KIND_RANK[AccountKind(k)]):
+            if not _may_sit_below(tenant_kind, kind):
+                raise ValidationError(
+                    {"kind": ERR_TENANT_KIND.format(parent=kind, child=tenant_kind)}
+                )
     if parent is None:
         return
     if account_id is not None and parent.id in subtree_ids([account_id]):
         raise ValidationError({"parent": ERR_PARENT_CYCLE})
-    child_rank, parent_rank = KIND_RANK[AccountKind(kind)], KIND_RANK[AccountKind(parent.kind)]
-    customer_below_customer = kind == AccountKind.CUSTOMER and parent.kind == AccountKind.CUSTOMER
-    if child_rank <= parent_rank and not customer_below_customer:
+    if not _may_sit_below(kind, parent.kind):
         raise ValidationError({"parent": ERR_PARENT_KIND.format(child=kind, parent=parent.kind)})
 
 

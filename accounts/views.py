@@ -15,6 +15,7 @@ from django_tables2 import RequestConfig
 from . import selectors
 from .filters import AccountFilter, AuditEventFilter
 from .listing import TableListView, clamp_per_page
+from .models import Account
 from .roles import Capability, can
 from .scoping import account_or_404
 from .tables import AccountTable, AuditEventTable, MembershipTable
@@ -30,6 +31,8 @@ class AccountListView(TableListView):
     empty_text = "No accounts match these filters."
 
     def get_base_queryset(self) -> QuerySet:
+        if self.request.account is None:  # platform staff on a site with no accounts yet
+            return Account.objects.none()
         return selectors.accounts_below(self.request.account)
 
 

@@ -5,12 +5,19 @@
 - `outsider`, owner of the unrelated `outsider_account`;
 - `staff`, platform staff who sees everything.
 
-Plus helpers to call the API with a Bearer key.
+Plus helpers to call the API with a Bearer key, read page tables and CSV downloads, and run a
+management command as its command line would.
 """
 
+import csv
+import io
 import json
+from contextlib import redirect_stderr, redirect_stdout
+from html.parser import HTMLParser
 from typing import Any
+from unittest import mock
 
+from django.core.management import ManagementUtility
 from django.test import TestCase
 from django.test.client import Client
 from django.urls import reverse
@@ -19,6 +26,71 @@ from accounts.models import Account, AccountKind, ApiKey, Role
 from accounts.services import api_key_create
 
 from .factories import AccountFactory, MembershipFactory, UserFactory
+
+
+class _TableParser(HTMLParser):
+    """Collects the body rows of every <table> as lists of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._in_body = False
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self._row = []
+        elif tag == "td" and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tbody":
+            self._in_body = False
+        elif tag == "tr" and self._row is not None:
+            self.tables[-1].append(self._row)
+            self._row = None
+        elif tag == "td" and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables(response: Any) -> list[list[list[str]]]:
+    """Every table of a page as rows of cell texts (header rows left out)."""
+    parser = _TableParser()
+    parser.feed(response.content.decode())
+    return parser.tables
+
+
+def csv_rows(response: Any) -> list[list[str]]:
+    """A (streamed) CSV download parsed into rows, header first."""
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """Run a command the way `python manage.py ...` does: (exit status, stdout, stderr).
+    The command closes every connection when it ends; that would end the test's transaction."""
+    out, err = io.StringIO(), io.StringIO()
+    status = 0
+    with (
+        redirect_stdout(out),
+        redirect_stderr(err),
+        mock.patch("django.core.management.base.connections.close_all"),
+    ):
+        try:
+            ManagementUtility(["manage.py", *argv]).execute()
+        except SystemExit as exc:
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
 
 
 class BillingTestCase(TestCase):

@@ -1,0 +1,108 @@
+"""Health page for staff: database and broker reachability, the last run of each scheduled job."""
+
+from datetime import timedelta
+from unittest import mock
+
+from celery.schedules import crontab
+from django.db import connection
+from django.test import TestCase
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import JobRun, JobStatus
+from accounts.selectors import describe_schedule, job_health
+from billing_site.celery import app
+from tests.base import html_tables
+from tests.factories import UserFactory
+
+HEALTH = reverse("accounts:health")
+
+
+class HealthPageTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.staff = UserFactory(username="ops", is_staff=True)
+
+    def setUp(self) -> None:
+        self.client.force_login(self.staff)
+
+    def test_database_and_broker_are_reported_reachable(self) -> None:
+        response = self.client.get(HEALTH)
+        self.assertEqual(response.status_code, 200)
+        body = response.content.decode()
+        self.assertEqual(body.count(">reachable</span>"), 2)
+        self.assertNotIn("unreachable", body)
+        self.assertIn(f"{connection.vendor} reachable", body)
+        transport = "redis" if app.conf.broker_url.startswith("redis") else "memory"
+        self.assertIn(f"{transport} reachable", body)
+
+    def test_an_unreachable_broker_is_shown_with_the_reason(self) -> None:
+        with mock.patch.object(
+            app, "connection_for_write", side_effect=OSError("Connection refused")
+        ):
+            response = self.client.get(HEALTH)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, ">unreachable</span>", count=1)
+        self.assertContains(response, "Connection refused")
+
+    def test_a_job_that_never_ran_says_so(self) -> None:
+        [jobs] = html_tables(self.client.get(HEALTH))
+        self.assertEqual(jobs, [["prune_job_runs", "At 03:17 AM", "Has not run yet."]])
+
+    def test_a_recent_run_shows_status_age_and_counts(self) -> None:
+        JobRun.objects.create(
+            name="prune_job_runs",
+            status=JobStatus.OK,
+            started_at=timezone.now() - timedelta(hours=2),
+            finished_at=timezone.now(),
+            counts={"deleted": 5},
+        )
+        [jobs] = html_tables(self.client.get(HEALTH))
+        [[name, _, _, status, age, counts, error]] = jobs
+        self.assertEqual(
+            (name, status, age, counts, error),
+            ("prune_job_runs", "OK", "2 hours ago", "{'deleted': 5}", ""),
+        )
+
+    def test_a_failed_run_missed_since_shows_its_error_and_is_overdue(self) -> None:
+        JobRun.objects.create(
+            name="prune_job_runs",
+            status=JobStatus.FAILED,
+            started_at=timezone.now() - timedelta(days=3),
+            error="Traceback...\nRuntimeError: disk full",
+        )
+        JobRun.objects.create(
+            name="prune_job_runs",
+            status=JobStatus.OK,
+            started_at=timezone.now() - timedelta(days=9),
+        )
+        response = self.client.get(HEALTH)
+        [[_, _, _, status, age, _, error]] = html_tables(response)[0]
+        self.assertEqual((status, age), ("Failed overdue", "3 days ago"))
+        self.assertEqual(error, "Traceback... RuntimeError: disk full")
+
+
+class JobHealthTests(TestCase):
+    def test_overdue_is_judged_for_crontab_and_interval_schedules(self) -> None:
+        now = timezone.now()
+        beat = {
+            "daily": {"task": "x.tasks.daily", "schedule": crontab(minute=0, hour=4)},
+            "poll": {"task": "x.tasks.poll", "schedule": 120.0},
+            "hourly": {"task": "x.tasks.hourly", "schedule": timedelta(hours=1)},
+        }
+        JobRun.objects.create(name="daily", status="ok", started_at=now - timedelta(days=2))
+        JobRun.objects.create(name="poll", status="ok", started_at=now - timedelta(seconds=30))
+        JobRun.objects.create(name="hourly", status="ok", started_at=now - timedelta(hours=3))
+        health = {job.name: job for job in job_health(beat)}
+        self.assertEqual(
+            {name: job.overdue for name, job in health.items()},
+            {"daily": True, "poll": False, "hourly": True},
+        )
+        self.assertEqual(
+            [(job.name, job.schedule) for job in job_health(beat)],
+            [("daily", "At 04:00 AM"), ("hourly", "every 60 minutes"), ("poll", "every 2 minutes")],
+        )
+
+    def test_describe_schedule_in_words(self) -> None:
+        self.assertEqual(describe_schedule(crontab(minute="*/5")), "Every 5 minutes")
+        self.assertEqual(describe_schedule(90.0), "every 90 seconds")
