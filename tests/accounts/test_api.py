@@ -516,15 +516,14 @@ class SchemaTests(ApiTestCase):
         response = self.api("get", f"{SCHEMA}?format=json", self.read_secret)
         self.assertEqual(response.status_code, 200)
         schema = response.json()
-        self.assertEqual(
-            sorted(schema["paths"]),
-            [
-                "/api/v1/accounts",
-                "/api/v1/accounts/{account_id}",
-                "/api/v1/accounts/{account_id}/members",
-                "/api/v1/me",
-            ],
-        )
+        foundation = {
+            "/api/v1/accounts",
+            "/api/v1/accounts/{account_id}",
+            "/api/v1/accounts/{account_id}/members",
+            "/api/v1/me",
+        }
+        self.assertLessEqual(foundation, set(schema["paths"]))
+        self.assertTrue(all(path.startswith("/api/v1/") for path in schema["paths"]))
         self.assertEqual(sorted(schema["paths"]["/api/v1/accounts"]), ["get", "post"])
         schemes = schema["components"]["securitySchemes"]
         self.assertIn(
