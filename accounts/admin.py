@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.db import connection, router, transaction
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 
 from . import services
@@ -270,7 +270,13 @@ class JobRunAdmin(ReadOnlyAdmin):
 
 
 class AuditedUserAdmin(AuditedModelAdmin, UserAdmin):
-    pass
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            services.user_password_changed(actor=request.user, user=User.objects.get(pk=id))
+        return response
 
 
 admin.site.unregister(User)

@@ -38,7 +38,8 @@ ROLE_ORDER = [Role.OWNER, Role.ADMIN, Role.FINANCE, Role.MEMBER]
 
 
 def role_on(actor: Actor, account: Account) -> str | None:
-    """The user's role on the account: its membership there or on the nearest account above."""
+    """The user's role on the account: the strongest of its memberships there and above (an
+    aggregator's owner who is also a read-only member of one tenant still owns that tenant)."""
     if isinstance(actor, ApiKey) or not actor.is_authenticated:
         return None
     cache = actor.__dict__.setdefault("_roles_by_account", {})
@@ -49,7 +50,8 @@ def role_on(actor: Actor, account: Account) -> str | None:
                 "account_id", "role"
             )
         )
-        cache[account.id] = next((roles[a] for a in chain if a in roles), None)
+        held = set(roles.values())
+        cache[account.id] = next((role for role in ROLE_ORDER if role in held), None)
     return cache[account.id]
 
 

@@ -13,7 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
-from .audit import record_change, snapshot
+from .audit import audit_record, record_change, snapshot
 from .models import (
     ERR_KEY_ACCOUNT,
     KIND_RANK,
@@ -29,12 +29,15 @@ from .models import (
     AccountKind,
     ApiKey,
     ApiKeyRole,
+    AuditAction,
     Membership,
     Role,
 )
 from .scoping import Actor, subtree_ids
 
 API_KEY_PREFIX = "bk_"
+PASSWORD_REDACTED = "(previous password, not recorded)"  # noqa: S105 - a label, not a secret
+PASSWORD_CHANGED = "(changed)"  # noqa: S105 - a label, not a secret
 ERR_PARENT_KIND = "A {child} cannot sit below a {parent}."
 ERR_PLATFORM_PARENT = "A platform account has no parent."
 ERR_TENANT_KIND = "A {parent} cannot hold the {child} accounts below it."
@@ -108,7 +111,15 @@ def account_create(
     if business_model:
         account.business_model = business_model
     account.full_clean()
-    account.save()
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError:
+        if slug:
+            raise
+        # Another request took the same generated slug between our check and our insert.
+        account.slug = f"{account.slug[:70]}-{secrets.token_hex(3)}"
+        account.save()
     record_change(actor=actor, instance=account, old=None)
     return account
 
@@ -118,11 +129,26 @@ def account_update(*, actor: Actor | None, account: Account, **changes: Any) -> 
     old = snapshot(Account.objects.get(pk=account.pk))
     for field, value in changes.items():
         setattr(account, field, value)
-    validate_account_parent(kind=account.kind, parent=account.parent, account_id=account.id)
-    account.full_clean()
+    try:
+        validate_account_parent(kind=account.kind, parent=account.parent, account_id=account.id)
+        account.full_clean()
+    except ValidationError:
+        account.refresh_from_db()
+        raise
     account.save()
     record_change(actor=actor, instance=account, old=old)
     return account
+
+
+def user_password_changed(*, actor: Actor | None, user: AbstractBaseUser) -> None:
+    """Record that a password was set or changed; the value itself never enters the log."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        instance=user,
+        old={"password": PASSWORD_REDACTED},
+        new={"password": PASSWORD_CHANGED},
+    )
 
 
 def password_reset_link(user: AbstractBaseUser) -> str:

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -12,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from . import selectors
+from . import selectors, services
 from .filters import AccountFilter, AuditEventFilter
 from .listing import TableListView, clamp_per_page
 from .models import Account
@@ -61,6 +63,24 @@ def switch_account(request: HttpRequest) -> HttpResponse:
     ):
         target = reverse("accounts:home")
     return HttpResponseRedirect(target)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, leaving an audit entry (without the password)."""
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        response = super().form_valid(form)
+        services.user_password_changed(actor=self.request.user, user=form.user)
+        return response
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """Setting a password from an e-mailed link (new members), leaving an audit entry."""
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        response = super().form_valid(form)
+        services.user_password_changed(actor=form.user, user=form.user)
+        return response
 
 
 class AuditLogView(TableListView):
