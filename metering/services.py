@@ -6,20 +6,34 @@ transaction: events are either all stored or, on an unexpected error, none are.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import takewhile
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
-from accounts.models import ApiKey
+from accounts.models import Account, ApiKey
 from accounts.scoping import Actor, scope, visible_accounts
 from licenses.models import License
 
-from .models import EventType, UsageEvent
+from .exports import (
+    ACTIVE_DEVICES_HEADER,
+    FIRMWARE_UPDATES_HEADER,
+    gzip_csv_member,
+    header_member,
+    iso_utc,
+)
+from .models import EventType, RollupCursor, UsageEvent, UsageReport, UsageReportMonth
+from .months import Month
+from .selectors import ROLLUP_CURSOR, CallRow, DeviceRow, Usage, month_usage_rows
 from .validation import Errors, Fields, check_event, fingerprint
 
 MAX_BATCH = 10_000
@@ -29,6 +43,8 @@ ERR_ACCOUNT = "Unknown account, or one this key may not use."
 ERR_ACCOUNT_REQUIRED = "Required: this key is not tied to one account."
 ERR_ACCOUNT_MISMATCH = "The license belongs to another account."
 ERR_CAMPAIGN = "Unknown update campaign for this account."
+ERR_UPDATE_OUTSIDE = "Must be dated while the campaign ran, from {start} to {end} (UTC)."
+ERR_MONTH_NOT_OVER = "The reports of {month} can be generated once the month is over."
 CONFLICT_DETAIL = "This event_id is already stored with different content; the stored event stays."
 
 # The columns written by ingest, in COPY order.
@@ -63,11 +79,32 @@ CampaignResolver = Callable[[set[UUID]], dict[UUID, int]]
 _campaign_resolver: CampaignResolver | None = None
 
 
-def register_campaign_resolver(resolver: CampaignResolver) -> None:
-    """The quotas app tells ingest which account owns each update campaign (it sits above
-    metering, so metering cannot import it)."""
-    global _campaign_resolver
+@dataclass(frozen=True)
+class CampaignAllowance:
+    """How many more firmware updates a campaign may record, why any beyond are refused
+    (finished, terminated, or its reservation used up), and when it runs: an update must be
+    dated in [starts_at, ends_at). Updates that arrive late but are dated in time count."""
+
+    updates_left: int
+    refusal: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+# Called inside the ingest transaction; it locks the campaigns it is asked about until commit,
+# so two batches never both spend a campaign's last token.
+CampaignAllowances = Callable[[set[UUID]], dict[UUID, CampaignAllowance]]
+_campaign_allowances: CampaignAllowances | None = None
+
+
+def register_campaign_resolver(
+    resolver: CampaignResolver, allowances: CampaignAllowances | None = None
+) -> None:
+    """The quotas app tells ingest which account owns each update campaign and how many
+    updates each may still record (it sits above metering, so metering cannot import it)."""
+    global _campaign_resolver, _campaign_allowances
     _campaign_resolver = resolver
+    _campaign_allowances = allowances
 
 
 @dataclass
@@ -228,6 +265,61 @@ def _store(rows: list[tuple[int, dict[str, Any]]], result: IngestResult) -> None
     raise IntegrityError("Events kept colliding with concurrent ingest; retry the batch.")
 
 
+def _limit_firmware_updates(
+    rows: list[tuple[int, dict[str, Any]]], result: IngestResult
+) -> list[tuple[int, dict[str, Any]]]:
+    """Each firmware update spends one token of its campaign's reservation. Under the campaign
+    locks: re-sent updates are duplicates (they spend nothing), new ones beyond what the
+    campaign may still record are rejected with the campaign's reason."""
+    updates = [(i, r) for i, r in rows if r["type"] == EventType.FIRMWARE_UPDATE]
+    if not updates or _campaign_allowances is None:
+        return rows
+    allowances = _campaign_allowances({r["campaign"] for _, r in updates})
+    stored = _stored_fingerprints((r["account_id"], r["event_id"]) for _, r in updates)
+    left = {campaign: a.updates_left for campaign, a in allowances.items()}
+    kept = []
+    for index, row in rows:
+        if row["type"] != EventType.FIRMWARE_UPDATE:
+            kept.append((index, row))
+            continue
+        known = stored.get((row["account_id"], row["event_id"]))
+        if known == row["fingerprint"]:
+            result.duplicates += 1
+        elif known is not None:
+            result.conflicts.append(
+                {"index": index, "event_id": row["event_id"], "detail": CONFLICT_DETAIL}
+            )
+        else:
+            errors = _update_errors(row, allowances.get(row["campaign"]), left)
+            if errors:
+                result.rejected.append(
+                    {"index": index, "event_id": row["event_id"], "errors": errors}
+                )
+            else:
+                left[row["campaign"]] -= 1
+                kept.append((index, row))
+    return kept
+
+
+def _update_errors(
+    row: dict[str, Any], allowance: CampaignAllowance | None, left: dict[UUID, int]
+) -> Errors:
+    if allowance is None:
+        return {"campaign": [ERR_CAMPAIGN]}
+    if not allowance.starts_at <= row["occurred_at"] < allowance.ends_at:
+        return {
+            "timestamp": [
+                ERR_UPDATE_OUTSIDE.format(
+                    start=f"{allowance.starts_at:%Y-%m-%d %H:%M:%S}",
+                    end=f"{allowance.ends_at:%Y-%m-%d %H:%M:%S}",
+                )
+            ]
+        }
+    if left[row["campaign"]] <= 0:
+        return {"campaign": [allowance.refusal]}
+    return {}
+
+
 def _lock_ingest_shared() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -271,6 +363,7 @@ def events_ingest(
 
     with transaction.atomic():
         _lock_ingest_shared()
+        unique_rows = _limit_firmware_updates(unique_rows, result)
         _store(unique_rows, result)
     result.rejected.sort(key=lambda r: r["index"])
     result.conflicts.sort(key=lambda c: c["index"])
@@ -286,3 +379,302 @@ def committed_watermark() -> int:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
         last = UsageEvent.objects.order_by("-id").values_list("id", flat=True).first()
     return last or 0
+
+
+# -- Live rollups ------------------------------------------------------------------------------
+
+# Events are rolled up in id ranges of this size, one transaction each, so a large backlog
+# (a bulk load, a worker that was down) commits steadily instead of in one huge transaction.
+ROLLUP_CHUNK = 250_000
+
+_MONTH_OF = {
+    "postgresql": "(date_trunc('month', occurred_at AT TIME ZONE 'UTC'))::date",
+    "sqlite": "date(occurred_at, 'start of month')",
+}
+_DAY_OF = {
+    "postgresql": "(occurred_at AT TIME ZONE 'UTC')::date",
+    "sqlite": "date(occurred_at)",
+}
+
+# The first connection of each device in each month of the id range, with the range's
+# connection count and last connection, merged into the device's month row.
+_ROLLUP_DEVICES = """
+INSERT INTO metering_devicemonth
+    (account_id, month, device_id, endpoint_name, first_seen_at, last_seen_at, connections)
+SELECT account_id, month, device_id, endpoint_name, occurred_at, last_seen_at, connections
+FROM (
+    SELECT account_id, {month} AS month, device_id, endpoint_name, occurred_at,
+           MAX(occurred_at) OVER per_device AS last_seen_at,
+           COUNT(*) OVER per_device AS connections,
+           ROW_NUMBER() OVER (per_device ORDER BY occurred_at, id) AS position
+    FROM metering_usageevent
+    WHERE id > %s AND id <= %s AND type = %s
+    WINDOW per_device AS (PARTITION BY account_id, {month}, device_id)
+) AS ranked
+WHERE position = 1
+ON CONFLICT (account_id, month, device_id) DO UPDATE SET
+    endpoint_name = CASE WHEN excluded.first_seen_at < metering_devicemonth.first_seen_at
+        THEN excluded.endpoint_name ELSE metering_devicemonth.endpoint_name END,
+    first_seen_at = CASE WHEN excluded.first_seen_at < metering_devicemonth.first_seen_at
+        THEN excluded.first_seen_at ELSE metering_devicemonth.first_seen_at END,
+    last_seen_at = CASE WHEN excluded.last_seen_at > metering_devicemonth.last_seen_at
+        THEN excluded.last_seen_at ELSE metering_devicemonth.last_seen_at END,
+    connections = metering_devicemonth.connections + excluded.connections
+"""
+
+_ROLLUP_DAILY = """
+INSERT INTO metering_dailyusage (account_id, day, type, category, event_name, quantity)
+SELECT account_id, {day}, type, category, event_name,
+       SUM(CASE WHEN type = %s THEN count ELSE 1 END)
+FROM metering_usageevent
+WHERE id > %s AND id <= %s AND type IN (%s, %s)
+GROUP BY account_id, {day}, type, category, event_name
+ON CONFLICT (account_id, day, type, category, event_name) DO UPDATE SET
+    quantity = metering_dailyusage.quantity + excluded.quantity
+"""
+
+
+def usage_rollup(*, chunk: int = ROLLUP_CHUNK) -> dict[str, int]:
+    """Fold every committed event not yet rolled up into the live rollups (devices per month,
+    firmware updates and API calls per day). Idempotent: the cursor moves in the transaction
+    that adds the events, so each event is counted exactly once."""
+    high = committed_watermark()
+    vendor = connection.vendor
+    devices_sql = _ROLLUP_DEVICES.format(month=_MONTH_OF[vendor])
+    daily_sql = _ROLLUP_DAILY.format(day=_DAY_OF[vendor])
+    counts = {"events": 0, "device_rows": 0, "daily_rows": 0}
+    while True:
+        with transaction.atomic():
+            cursor_row, _ = RollupCursor.objects.select_for_update().get_or_create(
+                name=ROLLUP_CURSOR
+            )
+            low = cursor_row.last_event_id
+            if low >= high:
+                return counts
+            upper = min(high, low + chunk)
+            with connection.cursor() as cursor:
+                cursor.execute(devices_sql, [low, upper, EventType.DEVICE_CONNECTION])
+                counts["device_rows"] += max(cursor.rowcount, 0)
+                cursor.execute(
+                    daily_sql,
+                    [
+                        EventType.API_CALL,
+                        low,
+                        upper,
+                        EventType.API_CALL,
+                        EventType.FIRMWARE_UPDATE,
+                    ],
+                )
+                counts["daily_rows"] += max(cursor.rowcount, 0)
+            cursor_row.last_event_id = upper
+            cursor_row.updated_at = timezone.now()
+            cursor_row.save(update_fields=["last_event_id", "updated_at"])
+            counts["events"] += UsageEvent.objects.filter(id__gt=low, id__lte=upper).count()
+
+
+# -- Monthly usage reports ---------------------------------------------------------------------
+
+REPORTS_DIR = "usage-reports"
+ACTIVE_DEVICES_FILE = "active-devices.csv.gz"
+FIRMWARE_UPDATES_FILE = "firmware-updates.csv.gz"
+# Arbitrary constant naming the PostgreSQL advisory lock that serialises report generation.
+_REPORTS_LOCK_KEY = 7_414_020_004
+
+
+@dataclass
+class _AccountUsage:
+    """One account's rows of the month scan, compressed as they stream past."""
+
+    usage: Usage
+    devices_member: bytes = b""
+    updates_member: bytes = b""
+
+
+def report_file_name(month: Month, account_uuid: UUID, file_name: str) -> str:
+    return f"{REPORTS_DIR}/{month}/{account_uuid}/{file_name}"
+
+
+def _scan_month(
+    month: Month, uuids: dict[int, UUID], campaign_names: Mapping[UUID, str]
+) -> dict[int, _AccountUsage]:
+    """Stream the month scan, one account at a time, into usage figures and gzip members."""
+    found: dict[int, _AccountUsage] = {}
+    current: int | None = None
+    devices: list[tuple] = []
+    updates: list[tuple] = []
+
+    def close(account_id: int | None) -> None:
+        if account_id is None:
+            return
+        entry = found[account_id]
+        entry.devices_member = gzip_csv_member(devices)
+        entry.updates_member = gzip_csv_member(updates)
+        devices.clear()
+        updates.clear()
+
+    for row in month_usage_rows(month):
+        if row.account_id != current:
+            close(current)
+            current = row.account_id
+            found[current] = _AccountUsage(Usage())
+        entry = found[current]
+        account_uuid = uuids.get(row.account_id, "")
+        if isinstance(row, DeviceRow):
+            entry.usage.active_devices += 1
+            devices.append(
+                (account_uuid, iso_utc(row.first_seen_at), row.device_id, row.endpoint_name)
+            )
+        elif isinstance(row, CallRow):
+            entry.usage.add_calls(row.category, row.event_name, row.calls)
+        else:
+            entry.usage.firmware_updates += 1
+            updates.append(
+                (
+                    account_uuid,
+                    iso_utc(row.occurred_at),
+                    campaign_names.get(row.campaign, str(row.campaign)),
+                    row.device_id,
+                    row.endpoint_name,
+                )
+            )
+    close(current)
+    return found
+
+
+def _tree_paths(accounts: dict[int, Account], included: set[int]) -> dict[int, str]:
+    paths: dict[int, str] = {}
+
+    def path(account_id: int) -> str:
+        if account_id not in paths:
+            parent = accounts[account_id].parent_id
+            prefix = path(parent) if parent in included else "/"
+            paths[account_id] = f"{prefix}{account_id}/"
+        return paths[account_id]
+
+    for account_id in included:
+        path(account_id)
+    return paths
+
+
+def _save_file(name: str, content: bytes) -> str:
+    # A leftover from a run that failed before committing is replaced, not suffixed.
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    return default_storage.save(name, ContentFile(content))
+
+
+def usage_reports_generate(
+    *,
+    month: Month,
+    campaign_names: Mapping[UUID, str],
+    packaged_account_ids: Collection[int],
+    now: datetime | None = None,
+) -> tuple[UsageReportMonth, bool]:
+    """Generate the month's usage report of every account from one scan of its events, with
+    each account's gzipped CSV files (its own rows and those of every account below it).
+    Returns (the month, created); a month already generated is returned unchanged.
+
+    `campaign_names` names the update campaigns for the firmware-update files and
+    `packaged_account_ids` are the accounts whose package holder had a service package during
+    the month: both come from the quotas app, which metering cannot import."""
+    now = now or timezone.now()
+    if month.end > now:
+        raise ValidationError({"period": [ERR_MONTH_NOT_OVER.format(month=month)]})
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REPORTS_LOCK_KEY])
+        existing = UsageReportMonth.objects.filter(month=month.first_day).first()
+        if existing is not None:
+            return existing, False
+
+        accounts = {a.id: a for a in Account.objects.order_by("name", "id")}
+        uuids = {a.id: a.uuid for a in accounts.values()}
+        found = _scan_month(month, uuids, campaign_names)
+
+        # Every account that existed by the end of the month or used something in it, with
+        # the accounts above it so the tree holds together.
+        included = {a.id for a in accounts.values() if a.created_at < month.end} | set(found)
+        for account_id in list(included):
+            parent = accounts[account_id].parent_id
+            while parent is not None and parent not in included:
+                included.add(parent)
+                parent = accounts[parent].parent_id
+        paths = _tree_paths(accounts, included)
+        ordered = sorted(included, key=lambda i: _tree_order_key(paths[i], accounts))
+
+        devices_header = header_member(ACTIVE_DEVICES_HEADER)
+        updates_header = header_member(FIRMWARE_UPDATES_HEADER)
+        reports = []
+        header = UsageReportMonth(
+            month=month.first_day,
+            generated_at=now,
+            accounts=len(included),
+            active_devices=0,
+            firmware_updates=0,
+            api_calls=0,
+        )
+        for position, account_id in enumerate(ordered):
+            account = accounts[account_id]
+            path = paths[account_id]
+            tree = [found[i] for i in _tree_at(ordered, position, paths) if i in found]
+            usage = found[account_id].usage if account_id in found else Usage()
+            devices_file = _save_file(
+                report_file_name(month, account.uuid, ACTIVE_DEVICES_FILE),
+                devices_header + b"".join(t.devices_member for t in tree),
+            )
+            updates_file = _save_file(
+                report_file_name(month, account.uuid, FIRMWARE_UPDATES_FILE),
+                updates_header + b"".join(t.updates_member for t in tree),
+            )
+            reports.append(
+                UsageReport(
+                    month=month.first_day,
+                    account_id=account_id,
+                    tree_path=path,
+                    account_name=account.name,
+                    organization=account.organization,
+                    business_model=account.business_model,
+                    had_package=account_id in packaged_account_ids,
+                    active_devices=usage.active_devices,
+                    firmware_updates=usage.firmware_updates,
+                    api_calls_total=usage.api_calls_total,
+                    api_calls=usage.api_calls_document(),
+                    active_devices_file=devices_file,
+                    firmware_updates_file=updates_file,
+                )
+            )
+            header.active_devices += usage.active_devices
+            header.firmware_updates += usage.firmware_updates
+            header.api_calls += usage.api_calls_total
+        header.save()
+        for report in reports:
+            report.report_month = header
+        UsageReport.objects.bulk_create(reports, batch_size=1000)
+    return header, True
+
+
+def _tree_at(ordered: list[int], position: int, paths: dict[int, str]) -> Iterator[int]:
+    """The account at `position` and every account below it: in tree order, the run of
+    accounts whose path starts with its path."""
+    path = paths[ordered[position]]
+    following = (ordered[j] for j in range(position, len(ordered)))
+    return takewhile(lambda i: paths[i].startswith(path), following)
+
+
+def _tree_order_key(path: str, accounts: dict[int, Account]) -> tuple[str, ...]:
+    """Tree order: parents before children, siblings by name."""
+    return tuple(f"{accounts[int(part)].name}\x00{part}" for part in path.strip("/").split("/"))
+
+
+def first_usage_month() -> Month | None:
+    """The month of the earliest device, firmware or API-call event (one scan of the events;
+    the report job asks only before it has generated anything)."""
+    first = (
+        UsageEvent.objects.filter(
+            type__in=[EventType.DEVICE_CONNECTION, EventType.FIRMWARE_UPDATE, EventType.API_CALL]
+        )
+        .order_by()
+        .aggregate(first=Min("occurred_at"))["first"]
+    )
+    return Month.of(first) if first else None
