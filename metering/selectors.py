@@ -263,7 +263,11 @@ def report_month(month: Month) -> UsageReportMonth | None:
 
 
 def report_of(account_id: int, month: Month) -> UsageReport | None:
-    return UsageReport.objects.filter(account_id=account_id, month=month.first_day).first()
+    return (
+        UsageReport.objects.filter(account_id=account_id, month=month.first_day)
+        .select_related("account", "report_month")
+        .first()
+    )
 
 
 def reports_in_tree(report: UsageReport) -> QuerySet[UsageReport]:

@@ -16,11 +16,10 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    Window,
 )
 from django.db.models.functions import Coalesce
 
-from accounts.models import Account, AccountKind
+from accounts.models import Account, AccountKind, BusinessModel
 from accounts.scoping import subtree_ids
 from metering.models import DailyUsage, DeviceMonth, EventType, UsageReport
 from metering.months import Month, add_months, report_available_on
@@ -30,7 +29,10 @@ from metering.selectors import (
     live_usage,
     report_of,
     reports_in_tree,
+    rollup_position,
     total_usage,
+    transactions_in_window,
+    transactions_window,
 )
 
 from .models import (
@@ -190,16 +192,22 @@ def ledger_for(account: Account) -> QuerySet[QuotaLedgerEntry]:
     An aggregator or stand-alone account reads its whole ledger; a tenant reads the package
     events and its own campaigns' entries, never a sibling's."""
     holder = package_holder(account)
+    # The quota after each entry, over the whole ledger whatever the page filters.
+    up_to_here = (
+        QuotaLedgerEntry.objects.filter(account_id=OuterRef("account_id"))
+        .filter(
+            Q(occurred_at__lt=OuterRef("occurred_at"))
+            | Q(occurred_at=OuterRef("occurred_at"), id__lte=OuterRef("id"))
+        )
+        .order_by()
+        .values("account_id")
+        .annotate(total=Sum("tokens"))
+        .values("total")
+    )
     entries = (
         QuotaLedgerEntry.objects.filter(account=holder)
         .select_related("campaign", "campaign__account", "package")
-        .annotate(
-            remaining_after=Window(
-                Sum("tokens"),
-                partition_by=[F("account_id")],
-                order_by=[F("occurred_at").asc(), F("id").asc()],
-            )
-        )
+        .annotate(remaining_after=Subquery(up_to_here, output_field=IntegerField()))
     )
     if holder.pk != account.pk:
         own = subtree_ids([account.pk])
@@ -338,3 +346,60 @@ def usage_rows(account: Account, month: Month, today: date) -> QuerySet:
 def tenant_in_view(account: Account, tenant: Account) -> bool:
     """Whether `tenant` is the account itself or below it (the pane never opens on a sibling)."""
     return tenant.pk in subtree_ids([account.pk])
+
+
+@dataclass(frozen=True)
+class BillingOverview:
+    """Everything My billing shows for an account and a month (and the tenant pane's Billing
+    details tab, for a tenant)."""
+
+    usage: MonthUsage
+    quota: QuotaSummary  # as of the end of the month (or now, for the current month)
+    current_quota: QuotaSummary  # now, whatever the month: the expiry warning comes from it
+    transactions: int  # API calls of the account itself in the past 30 days (LIVE)
+    transactions_since: date
+    rolled_up_at: datetime | None  # when the live figures were last brought up to date
+
+    @property
+    def account(self) -> Account:
+        return self.usage.account
+
+    @property
+    def period(self) -> PeriodState:
+        return self.usage.period
+
+    @property
+    def shows_api_calls(self) -> bool:
+        return self.usage.business_model == BusinessModel.API_CALLS
+
+    @property
+    def api_call_sections(self) -> list[tuple[str, int, list[tuple[str, int]]]]:
+        """(label, total, [(event, calls), ...]) per call category, for the page."""
+        document = self.usage.total.api_calls_document()
+        return [
+            (label, document[value]["total"], list(document[value]["events"].items()))
+            for value, label in API_CALL_LABELS
+        ]
+
+
+API_CALL_LABELS = (
+    ("device_to_service", "Device to service API calls"),
+    ("service_to_device", "Service to device API calls"),
+    ("integration", "Integration API calls"),
+)
+
+
+def billing_overview(account: Account, month: Month, now: datetime) -> BillingOverview:
+    today = now.date()
+    usage = month_usage(account, month, today)
+    since, _ = transactions_window(today)
+    rollup = rollup_position()
+    current = quota_summary(account, now=now)
+    return BillingOverview(
+        usage=usage,
+        quota=current if usage.period.is_live else quota_summary(account, now=now, as_of=month.end),
+        current_quota=current,
+        transactions=transactions_in_window([account.pk], today),
+        transactions_since=since,
+        rolled_up_at=rollup.updated_at if rollup else None,
+    )

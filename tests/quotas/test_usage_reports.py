@@ -9,17 +9,16 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from accounts.models import Account, JobRun, JobStatus
+from accounts.models import JobRun, JobStatus
 from metering.models import UsageReport, UsageReportMonth
 from metering.months import Month
 from metering.selectors import Usage, reports_in_tree, total_usage
-from quotas.services import campaign_finish, months_due, usage_reports_run
+from quotas.services import months_due, usage_reports_run
 from quotas.tasks import REPORT_JOB
-from tests.base import BillingTestCase
-from tests.factories import AccountFactory
 
-from .factories import at, call, campaign, ingest, package, update
+from .factories import at, ingest
 from .factories import connection as connect
+from .world import UsageReportWorld
 
 APRIL = Month(2026, 4)
 
@@ -27,59 +26,6 @@ APRIL = Month(2026, 4)
 def unzip(name: str) -> str:
     with default_storage.open(name) as stream:
         return gzip.decompress(stream.read()).decode()
-
-
-class UsageReportWorld(BillingTestCase):
-    """Alpha (an aggregator with a package) with two tenants, an outsider without a package,
-    and a month of usage with edges on both sides."""
-
-    @classmethod
-    def setUpTestData(cls) -> None:
-        super().setUpTestData()
-        cls.sibling = AccountFactory(
-            name="Beta Tenant", slug="beta-tenant", parent=cls.account, organization="=Beta Org"
-        )
-        Account.objects.update(created_at=at("2026-01-01 00:00:00"))
-        package(cls.account, 100, "2026-01-10 00:00:00")
-        cls.campaign = campaign(cls.tenant, "April rollout", 10, "2026-04-05 00:00:00")
-        ingest(
-            [
-                connect(cls.account, "c1", "a-1", "2026-04-01 00:00:00"),
-                connect(cls.account, "c2", "a-1", "2026-04-20 00:00:00"),
-                connect(cls.account, "c3", "a-2", "2026-04-30 23:59:59"),
-                connect(cls.account, "c4", "a-3", "2026-05-01 00:00:00"),
-                connect(cls.account, "c5", "a-4", "2026-03-31 23:59:59"),
-                connect(cls.tenant, "c1", "t-1", "2026-04-03 08:00:00", "ep-t1-first"),
-                connect(cls.tenant, "c2", "t-1", "2026-04-04 08:00:00", "ep-t1-second"),
-                connect(cls.sibling, "c1", "=cmd", "2026-04-09 00:00:00", "@ep"),
-                connect(cls.outsider_account, "c1", "o-1", "2026-04-09 00:00:00"),
-                update(cls.tenant, "u1", "t-1", cls.campaign, "2026-04-06 10:00:00"),
-                update(cls.tenant, "u2", "t-2", cls.campaign, "2026-04-07 11:00:00"),
-                call(
-                    cls.account, "k1", "device_to_service", "notification", 5, "2026-04-02 00:00:00"
-                ),
-                call(
-                    cls.account,
-                    "k2",
-                    "device_to_service",
-                    "device_message_in",
-                    3,
-                    "2026-04-03 00:00:00",
-                ),
-                call(
-                    cls.account,
-                    "k3",
-                    "service_to_device",
-                    "device_message_out",
-                    2,
-                    "2026-04-03 00:00:00",
-                ),
-                call(cls.tenant, "k1", "integration", "/v3/devices", 4, "2026-04-03 00:00:00"),
-                call(cls.tenant, "k2", "integration", "/v3/devices", 6, "2026-05-03 00:00:00"),
-            ]
-        )
-        campaign_finish(actor=None, campaign=cls.campaign, now=at("2026-04-10 00:00:00"))
-        # The campaign is renamed later; the generated file keeps the name it had.
 
 
 class GenerationTests(UsageReportWorld):
