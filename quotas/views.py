@@ -84,7 +84,7 @@ def billing_links(overview: BillingOverview, *, pane_query: str = "") -> dict[st
     }
     if overview.usage.report is not None:
         for kind in REPORT_KINDS:
-            links[kind] = reverse(
+            links[kind.replace("-", "_")] = reverse(
                 "quotas:report_download",
                 kwargs={"account_id": account.uuid, "month": month, "kind": kind},
             )

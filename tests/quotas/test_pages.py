@@ -84,7 +84,11 @@ class MyBillingTests(PagesWorld):
             },
         )
         self.assertContains(response, "generated 2026-05-05 00:10 UTC")
-        self.assertContains(response, "Active devices report (.csv.gz)")
+        download = reverse(
+            "quotas:report_download",
+            kwargs={"account_id": self.account.uuid, "month": APRIL, "kind": "active-devices"},
+        )
+        self.assertContains(response, f'href="{download}" download>Active devices report')
         # The API-call breakdown belongs to the API-calls business model only.
         self.assertNotContains(response, "Device to service API calls")
 
