@@ -186,6 +186,26 @@ def _expire_if_due(*, actor: Actor | None, package: ServicePackage, now: datetim
 # -- Packages -----------------------------------------------------------------------------------
 
 
+def validate_new_package(*, account: Account, tokens: object, now: datetime) -> None:
+    """Why a package cannot be created for the account now, as a ValidationError: tenants use
+    their aggregator's package, and a still valid package is renewed, not replaced."""
+    _check_tokens(tokens)
+    holder = package_holder(account)
+    if holder.pk != account.pk:
+        raise ValidationError(
+            {"account": [ERR_TENANT_PACKAGE.format(account=account.name, holder=holder.name)]}
+        )
+    current = ServicePackage.objects.filter(account=account, status=PackageStatus.ACTIVE).first()
+    if current is not None and current.expires_at > now:
+        raise ValidationError(
+            {
+                "account": [
+                    ERR_PACKAGE_EXISTS.format(account=account.name, expires=current.expires_at)
+                ]
+            }
+        )
+
+
 @transaction.atomic
 def package_create(
     *,
@@ -199,25 +219,12 @@ def package_create(
     active package at a time: a package that has expired is terminated first; one that is
     still valid must be renewed instead."""
     now = now or timezone.now()
-    tokens = _check_tokens(tokens)
-    holder = package_holder(account)
-    if holder.pk != account.pk:
-        raise ValidationError(
-            {"account": [ERR_TENANT_PACKAGE.format(account=account.name, holder=holder.name)]}
-        )
     # Serialise package changes of one account on its row.
     Account.objects.select_for_update().filter(pk=account.pk).first()
+    validate_new_package(account=account, tokens=tokens, now=now)
     current = ServicePackage.objects.filter(account=account, status=PackageStatus.ACTIVE).first()
     if current is not None:
-        current = _lock_package(current.pk)
-        if not _expire_if_due(actor=actor, package=current, now=now):
-            raise ValidationError(
-                {
-                    "account": [
-                        ERR_PACKAGE_EXISTS.format(account=account.name, expires=current.expires_at)
-                    ]
-                }
-            )
+        _expire_if_due(actor=actor, package=_lock_package(current.pk), now=now)
     package = ServicePackage(
         account=account,
         tokens=tokens,
