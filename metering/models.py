@@ -163,6 +163,10 @@ class UsageReportMonth(models.Model):
     active_devices = models.BigIntegerField()
     firmware_updates = models.BigIntegerField()
     api_calls = models.BigIntegerField()
+    # The month's two gzipped CSV files in default_storage: a header, then every account's rows
+    # in tree order, each account's rows one gzip member. See metering.exports.
+    active_devices_file = models.CharField(max_length=300)
+    firmware_updates_file = models.CharField(max_length=300)
 
     class Meta:
         ordering = ["-month"]
@@ -197,9 +201,12 @@ class UsageReport(models.Model):
     api_calls_total = models.BigIntegerField()
     # {"device_to_service": {"total": n, "events": {"notification": n, ...}}, ...}
     api_calls = models.JSONField()
-    # Gzipped CSV files in default_storage, covering this account and every account below it.
-    active_devices_file = models.CharField(max_length=300)
-    firmware_updates_file = models.CharField(max_length=300)
+    # Where this account's rows and those of every account below it lie in the month's files:
+    # in tree order they are one run of gzip members, so one byte range each.
+    active_devices_start = models.BigIntegerField()
+    active_devices_length = models.BigIntegerField()
+    firmware_updates_start = models.BigIntegerField()
+    firmware_updates_length = models.BigIntegerField()
 
     class Meta:
         ordering = ["month", "tree_path"]

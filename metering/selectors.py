@@ -24,6 +24,7 @@ from .months import Month
 
 ROLLUP_CURSOR = "device_usage"
 TRANSACTION_DAYS = 30
+CATEGORIES: tuple[str, ...] = tuple(ApiCallCategory.values)
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Usage:
     active_devices: int = 0
     firmware_updates: int = 0
     api_calls: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {category: {} for category in ApiCallCategory.values}
+        default_factory=lambda: {category: {} for category in CATEGORIES}
     )
 
     def add_calls(self, category: str, event_name: str, calls: int) -> None:
@@ -53,7 +54,7 @@ class Usage:
 
     @property
     def api_calls_total(self) -> int:
-        return sum(self.category_total(c) for c in ApiCallCategory.values)
+        return sum(self.category_total(c) for c in CATEGORIES)
 
     def api_calls_document(self) -> dict[str, dict[str, Any]]:
         """{"device_to_service": {"total": n, "events": {name: n}}, ...}, events by name."""
@@ -62,7 +63,7 @@ class Usage:
                 "total": self.category_total(category),
                 "events": dict(sorted(self.api_calls[category].items())),
             }
-            for category in ApiCallCategory.values
+            for category in CATEGORIES
         }
 
     @classmethod

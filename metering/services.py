@@ -6,10 +6,9 @@ transaction: events are either all stored or, on an unexpected error, none are.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import takewhile
 from typing import Any
 from uuid import UUID
 
@@ -490,10 +489,6 @@ class _AccountUsage:
     updates_member: bytes = b""
 
 
-def report_file_name(month: Month, account_uuid: UUID, file_name: str) -> str:
-    return f"{REPORTS_DIR}/{month}/{account_uuid}/{file_name}"
-
-
 def _scan_month(
     month: Month, uuids: dict[int, UUID], campaign_names: Mapping[UUID, str]
 ) -> dict[int, _AccountUsage]:
@@ -556,11 +551,43 @@ def _tree_paths(accounts: dict[int, Account], included: set[int]) -> dict[int, s
     return paths
 
 
+def _tree_order_key(path: str, accounts: dict[int, Account]) -> tuple[str, ...]:
+    """Tree order: parents before children, siblings by name."""
+    return tuple(f"{accounts[int(part)].name}\x00{part}" for part in path.strip("/").split("/"))
+
+
+def _tree_runs(paths: list[str]) -> list[int]:
+    """For paths in tree order, how many accounts each one's tree holds (itself included): in
+    tree order an account's tree is the run of accounts whose path starts with its own."""
+    runs = [0] * len(paths)
+    open_: list[int] = []
+    for position, path in enumerate(paths):
+        while open_ and not path.startswith(paths[open_[-1]]):
+            closed = open_.pop()
+            runs[closed] = position - closed
+        open_.append(position)
+    for closed in open_:
+        runs[closed] = len(paths) - closed
+    return runs
+
+
 def _save_file(name: str, content: bytes) -> str:
     # A leftover from a run that failed before committing is replaced, not suffixed.
     if default_storage.exists(name):
         default_storage.delete(name)
     return default_storage.save(name, ContentFile(content))
+
+
+def _lay_out(members: list[bytes], runs: list[int], header: bytes) -> tuple[bytes, list]:
+    """The month file (the header, then each account's member in tree order) and each
+    account's (start, length): its member and those of the `runs[i] - 1` accounts after it."""
+    starts, position = [], len(header)
+    for member in members:
+        starts.append(position)
+        position += len(member)
+    ends = [*starts[1:], position]
+    slices = [(start, ends[i + runs[i] - 1] - start) for i, start in enumerate(starts)]
+    return header + b"".join(members), slices
 
 
 def usage_reports_generate(
@@ -570,11 +597,12 @@ def usage_reports_generate(
     packaged_account_ids: Collection[int],
     now: datetime | None = None,
 ) -> tuple[UsageReportMonth, bool]:
-    """Generate the month's usage report of every account from one scan of its events, with
-    each account's gzipped CSV files (its own rows and those of every account below it).
-    Returns (the month, created); a month already generated is returned unchanged.
+    """Generate the month's usage report of every account from one scan of its events, and the
+    month's two gzipped CSV files in which each account's rows and those of the accounts below
+    it are one byte range. Returns (the month, created); a month already generated is returned
+    unchanged.
 
-    `campaign_names` names the update campaigns for the firmware-update files and
+    `campaign_names` names the update campaigns for the firmware-update file and
     `packaged_account_ids` are the accounts whose package holder had a service package during
     the month: both come from the quotas app, which metering cannot import."""
     now = now or timezone.now()
@@ -589,8 +617,7 @@ def usage_reports_generate(
             return existing, False
 
         accounts = {a.id: a for a in Account.objects.order_by("name", "id")}
-        uuids = {a.id: a.uuid for a in accounts.values()}
-        found = _scan_month(month, uuids, campaign_names)
+        found = _scan_month(month, {a.id: a.uuid for a in accounts.values()}, campaign_names)
 
         # Every account that existed by the end of the month or used something in it, with
         # the accounts above it so the tree holds together.
@@ -602,69 +629,56 @@ def usage_reports_generate(
                 parent = accounts[parent].parent_id
         paths = _tree_paths(accounts, included)
         ordered = sorted(included, key=lambda i: _tree_order_key(paths[i], accounts))
-
-        devices_header = header_member(ACTIVE_DEVICES_HEADER)
-        updates_header = header_member(FIRMWARE_UPDATES_HEADER)
-        reports = []
-        header = UsageReportMonth(
+        runs = _tree_runs([paths[i] for i in ordered])
+        empty = _AccountUsage(Usage())
+        usages = [found.get(i, empty) for i in ordered]
+        devices_bytes, devices_slices = _lay_out(
+            [u.devices_member for u in usages], runs, header_member(ACTIVE_DEVICES_HEADER)
+        )
+        updates_bytes, updates_slices = _lay_out(
+            [u.updates_member for u in usages], runs, header_member(FIRMWARE_UPDATES_HEADER)
+        )
+        header = UsageReportMonth.objects.create(
             month=month.first_day,
             generated_at=now,
-            accounts=len(included),
-            active_devices=0,
-            firmware_updates=0,
-            api_calls=0,
+            accounts=len(ordered),
+            active_devices=sum(u.usage.active_devices for u in usages),
+            firmware_updates=sum(u.usage.firmware_updates for u in usages),
+            api_calls=sum(u.usage.api_calls_total for u in usages),
+            active_devices_file=_save_file(
+                f"{REPORTS_DIR}/{month}/{ACTIVE_DEVICES_FILE}", devices_bytes
+            ),
+            firmware_updates_file=_save_file(
+                f"{REPORTS_DIR}/{month}/{FIRMWARE_UPDATES_FILE}", updates_bytes
+            ),
         )
-        for position, account_id in enumerate(ordered):
-            account = accounts[account_id]
-            path = paths[account_id]
-            tree = [found[i] for i in _tree_at(ordered, position, paths) if i in found]
-            usage = found[account_id].usage if account_id in found else Usage()
-            devices_file = _save_file(
-                report_file_name(month, account.uuid, ACTIVE_DEVICES_FILE),
-                devices_header + b"".join(t.devices_member for t in tree),
-            )
-            updates_file = _save_file(
-                report_file_name(month, account.uuid, FIRMWARE_UPDATES_FILE),
-                updates_header + b"".join(t.updates_member for t in tree),
-            )
-            reports.append(
+        UsageReport.objects.bulk_create(
+            [
                 UsageReport(
+                    report_month=header,
                     month=month.first_day,
                     account_id=account_id,
-                    tree_path=path,
-                    account_name=account.name,
-                    organization=account.organization,
-                    business_model=account.business_model,
+                    tree_path=paths[account_id],
+                    account_name=accounts[account_id].name,
+                    organization=accounts[account_id].organization,
+                    business_model=accounts[account_id].business_model,
                     had_package=account_id in packaged_account_ids,
-                    active_devices=usage.active_devices,
-                    firmware_updates=usage.firmware_updates,
-                    api_calls_total=usage.api_calls_total,
-                    api_calls=usage.api_calls_document(),
-                    active_devices_file=devices_file,
-                    firmware_updates_file=updates_file,
+                    active_devices=usage.usage.active_devices,
+                    firmware_updates=usage.usage.firmware_updates,
+                    api_calls_total=usage.usage.api_calls_total,
+                    api_calls=usage.usage.api_calls_document(),
+                    active_devices_start=devices_slice[0],
+                    active_devices_length=devices_slice[1],
+                    firmware_updates_start=updates_slice[0],
+                    firmware_updates_length=updates_slice[1],
                 )
-            )
-            header.active_devices += usage.active_devices
-            header.firmware_updates += usage.firmware_updates
-            header.api_calls += usage.api_calls_total
-        header.save()
-        for report in reports:
-            report.report_month = header
-        UsageReport.objects.bulk_create(reports, batch_size=1000)
+                for account_id, usage, devices_slice, updates_slice in zip(
+                    ordered, usages, devices_slices, updates_slices, strict=True
+                )
+            ],
+            batch_size=1000,
+        )
     return header, True
-
-
-def _tree_at(ordered: list[int], position: int, paths: dict[int, str]) -> Iterator[int]:
-    """The account at `position` and every account below it: in tree order, the run of
-    accounts whose path starts with its path."""
-    path = paths[ordered[position]]
-    following = (ordered[j] for j in range(position, len(ordered)))
-    return takewhile(lambda i: paths[i].startswith(path), following)
-
-
-def _tree_order_key(path: str, accounts: dict[int, Account]) -> tuple[str, ...]:
-    """Tree order: parents before children, siblings by name."""
-    return tuple(f"{accounts[int(part)].name}\x00{part}" for part in path.strip("/").split("/"))
 
 
 def first_usage_month() -> Month | None:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -23,11 +23,12 @@ from accounts.models import Account, ApiKey
 from accounts.permissions import CanIngest, CanRead, IsPlatformAdmin
 from accounts.roles import Capability, can
 from accounts.scoping import account_or_404, get_or_404, scope
+from metering.exports import ACTIVE_DEVICES, FIRMWARE_UPDATES
 from metering.months import REPORTS_READY_BY, Month, report_available_on
 from metering.selectors import Usage, report_of, reports_in_tree, total_usage
 
 from . import services
-from .exports import ACTIVE_DEVICES, FIRMWARE_UPDATES, report_file_response
+from .exports import report_file_response
 from .models import QuotaLedgerEntry, ServicePackage, UpdateCampaign
 from .selectors import campaign_updates, ledger_in, package_holder, quota_summary, usage_rows
 
@@ -509,7 +510,7 @@ class BillingReportView(APIView):
 class _ReportFileView(APIView):
     kind = ""
 
-    def get(self, request: Request) -> FileResponse:
+    def get(self, request: Request) -> StreamingHttpResponse:
         month = month_param(request)
         account = target_account(request)
         return report_file_response(_report_or_404(account, month), self.kind)
@@ -528,7 +529,7 @@ class ActiveDevicesReportView(_ReportFileView):
         parameters=[MONTH_PARAMETER, ACCOUNT_PARAMETER],
         responses=_FILE_RESPONSES,
     )
-    def get(self, request: Request) -> FileResponse:
+    def get(self, request: Request) -> StreamingHttpResponse:
         return super().get(request)
 
 
@@ -542,5 +543,5 @@ class FirmwareUpdatesReportView(_ReportFileView):
         parameters=[MONTH_PARAMETER, ACCOUNT_PARAMETER],
         responses=_FILE_RESPONSES,
     )
-    def get(self, request: Request) -> FileResponse:
+    def get(self, request: Request) -> StreamingHttpResponse:
         return super().get(request)

@@ -1,14 +1,10 @@
-"""Downloads of the detailed usage reports: the prebuilt gzipped CSV files of a generated month,
-served as they were written."""
+"""Downloads of the detailed usage reports: an account's slice of its month's prebuilt gzipped
+CSV files, streamed as it was written."""
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import StreamingHttpResponse
 
+from metering.exports import report_download
 from metering.models import UsageReport
-
-ACTIVE_DEVICES = "active-devices"
-FIRMWARE_UPDATES = "firmware-updates"
-REPORT_KINDS = (ACTIVE_DEVICES, FIRMWARE_UPDATES)
 
 
 def report_file_name(report: UsageReport, kind: str) -> str:
@@ -16,11 +12,9 @@ def report_file_name(report: UsageReport, kind: str) -> str:
     return f"{kind}-{report.period}-{report.account.slug}.csv.gz"
 
 
-def report_file_response(report: UsageReport, kind: str) -> FileResponse:
-    stored = report.active_devices_file if kind == ACTIVE_DEVICES else report.firmware_updates_file
-    return FileResponse(
-        default_storage.open(stored, "rb"),
-        as_attachment=True,
-        filename=report_file_name(report, kind),
-        content_type="application/gzip",
-    )
+def report_file_response(report: UsageReport, kind: str) -> StreamingHttpResponse:
+    chunks, length = report_download(report, kind)
+    response = StreamingHttpResponse(chunks, content_type="application/gzip")
+    response["Content-Length"] = str(length)
+    response["Content-Disposition"] = f'attachment; filename="{report_file_name(report, kind)}"'
+    return response

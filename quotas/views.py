@@ -20,10 +20,11 @@ from accounts.listing import TableListView
 from accounts.models import Account
 from accounts.roles import Capability, can
 from accounts.scoping import account_or_404, subtree_ids
+from metering.exports import REPORT_KINDS
 from metering.months import REPORTS_READY_BY, Month
 from metering.selectors import active_devices, report_of
 
-from .exports import REPORT_KINDS, report_file_response
+from .exports import report_file_response
 from .filters import (
     TREE,
     ActiveDeviceFilter,

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from accounts.models import JobRun, JobStatus
+from metering.exports import ACTIVE_DEVICES, FIRMWARE_UPDATES, report_download
 from metering.models import UsageReport, UsageReportMonth
 from metering.months import Month
 from metering.selectors import Usage, reports_in_tree, total_usage
@@ -23,9 +24,13 @@ from .world import UsageReportWorld
 APRIL = Month(2026, 4)
 
 
-def unzip(name: str) -> str:
-    with default_storage.open(name) as stream:
-        return gzip.decompress(stream.read()).decode()
+def unzip(report: UsageReport, kind: str) -> str:
+    """The account's download, unzipped (the gzip members of its slice joined)."""
+    report = UsageReport.objects.select_related("report_month").get(pk=report.pk)
+    chunks, length = report_download(report, kind)
+    data = b"".join(chunks)
+    assert len(data) == length
+    return gzip.decompress(data).decode()
 
 
 class GenerationTests(UsageReportWorld):
@@ -70,13 +75,27 @@ class GenerationTests(UsageReportWorld):
             (5, 5, 2, 14),
         )
 
+    def test_the_month_file_holds_everyone_and_each_slice_its_tree(self) -> None:
+        self.generate()
+        month = UsageReportMonth.objects.get(month=APRIL.first_day)
+        with default_storage.open(month.active_devices_file) as stream:
+            whole = gzip.decompress(stream.read()).decode().splitlines()
+        platform = UsageReport.objects.get(month=APRIL.first_day, account=self.platform)
+        self.assertEqual(unzip(platform, ACTIVE_DEVICES).splitlines(), whole)
+        # Tree order: the platform, Alpha, Alpha's tenants by name, then the outsider.
+        accounts = [line.split(",")[0] for line in whole[1:]]
+        a, t, s, o = (
+            str(x.uuid) for x in [self.account, self.tenant, self.sibling, self.outsider_account]
+        )
+        self.assertEqual(accounts, [a, a, t, s, o])
+
     def test_gzipped_csv_files_cover_the_account_and_its_tenants(self) -> None:
         self.generate()
         alpha = UsageReport.objects.get(month=APRIL.first_day, account=self.account)
         tenant = UsageReport.objects.get(month=APRIL.first_day, account=self.tenant)
         a, t, s = self.account.uuid, self.tenant.uuid, self.sibling.uuid
         self.assertEqual(
-            unzip(alpha.active_devices_file),
+            unzip(alpha, ACTIVE_DEVICES),
             "account_id,timestamp,device_id,endpoint_name\r\n"
             f"{a},2026-04-01T00:00:00Z,a-1,ep-a-1\r\n"
             f"{a},2026-04-30T23:59:59Z,a-2,ep-a-2\r\n"
@@ -85,40 +104,32 @@ class GenerationTests(UsageReportWorld):
             f"{s},2026-04-09T00:00:00Z,'=cmd,'@ep\r\n",
         )
         self.assertEqual(
-            unzip(alpha.firmware_updates_file),
+            unzip(alpha, FIRMWARE_UPDATES),
             "account_id,timestamp,campaign_name,device_id,endpoint_name\r\n"
             f"{t},2026-04-06T10:00:00Z,April rollout,t-1,ep-t-1\r\n"
             f"{t},2026-04-07T11:00:00Z,April rollout,t-2,ep-t-2\r\n",
         )
         self.assertEqual(
-            unzip(tenant.active_devices_file),
+            unzip(tenant, ACTIVE_DEVICES),
             "account_id,timestamp,device_id,endpoint_name\r\n"
             f"{t},2026-04-03T08:00:00Z,t-1,ep-t1-first\r\n",
         )
         outsider = UsageReport.objects.get(month=APRIL.first_day, account=self.outsider_account)
         self.assertEqual(
-            unzip(outsider.firmware_updates_file),
+            unzip(outsider, FIRMWARE_UPDATES),
             "account_id,timestamp,campaign_name,device_id,endpoint_name\r\n",
         )
 
     def test_a_generated_report_never_changes(self) -> None:
         self.generate()
         before = list(UsageReport.objects.values())
-        files = unzip(
-            UsageReport.objects.get(month=APRIL.first_day, account=self.account).active_devices_file
-        )
+        alpha = UsageReport.objects.get(month=APRIL.first_day, account=self.account)
+        files = unzip(alpha, ACTIVE_DEVICES)
         # More April usage arrives late and the job runs again: the snapshot stays.
         ingest([connect(self.account, "late", "a-9", "2026-04-15 00:00:00")])
         usage_reports_run(now=at("2026-05-06 00:10:00"))
         self.assertEqual(list(UsageReport.objects.values()), before)
-        self.assertEqual(
-            unzip(
-                UsageReport.objects.get(
-                    month=APRIL.first_day, account=self.account
-                ).active_devices_file
-            ),
-            files,
-        )
+        self.assertEqual(unzip(alpha, ACTIVE_DEVICES), files)
         for statement in [
             "UPDATE metering_usagereport SET active_devices = 0",
             "DELETE FROM metering_usagereportmonth",
