@@ -159,7 +159,7 @@ def run(ctx: Context) -> list[Result]:
             notes={
                 "figures_match_raw": correct,
                 "active_devices": header.active_devices,
-                "report_files": 2 * header.accounts,
+                "report_accounts": header.accounts,
                 "raw_default_plan_s": round(raw_default, 3),
                 "raw_sort_plan_s": round(raw_sort, 3),
                 "raw_default_plan": plan[0][0],

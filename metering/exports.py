@@ -38,12 +38,11 @@ def iso_utc(moment: datetime) -> str:
 
 
 def gzip_csv_member(rows: Iterable[Iterable[Any]]) -> bytes:
-    """One gzip member holding the rows as CSV with formulas neutralised; b"" for no rows.
-    mtime is fixed so generating the same rows twice gives the same bytes."""
+    """One gzip member holding the rows as CSV; b"" for no rows. The caller neutralises
+    formulas in the text cells it does not control (csv_safe). mtime is fixed so generating
+    the same rows twice gives the same bytes."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([csv_safe(value) for value in row])
+    csv.writer(buffer).writerows(rows)
     text = buffer.getvalue()
     if not text:
         return b""
@@ -51,7 +50,7 @@ def gzip_csv_member(rows: Iterable[Iterable[Any]]) -> bytes:
 
 
 def header_member(header: Iterable[str]) -> bytes:
-    return gzip_csv_member([list(header)])
+    return gzip_csv_member([[csv_safe(name) for name in header]])
 
 
 ACTIVE_DEVICES = "active-devices"

@@ -84,6 +84,13 @@ class UsageEvent(models.Model):
                 condition=models.Q(type="firmware_update"),
                 name="usageevent_campaign_updates",
             ),
+            # Likewise for the month's firmware updates and API calls in report generation,
+            # which then scans the month only for the connections.
+            models.Index(
+                fields=["occurred_at"],
+                condition=models.Q(type__in=["firmware_update", "api_call"]),
+                name="usageevent_updates_calls_time",
+            ),
         ]
 
     def __str__(self) -> str:

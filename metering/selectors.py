@@ -3,7 +3,7 @@ pages, and the generated reports themselves."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -74,64 +74,59 @@ class Usage:
         return usage
 
 
-def _as_datetime(value: datetime | str) -> datetime:
-    """Raw SQL gives SQLite timestamps back as text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+# -- The month scan ------------------------------------------------------------------------------
 
-
-# -- The month scan --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeviceRow:
-    account_id: int
-    device_id: str
-    endpoint_name: str
-    first_seen_at: datetime
-
-
-@dataclass(frozen=True)
-class UpdateRow:
-    account_id: int
-    occurred_at: datetime
-    campaign: UUID
-    device_id: str
-    endpoint_name: str
-
-
-@dataclass(frozen=True)
-class CallRow:
-    account_id: int
-    category: str
-    event_name: str
-    calls: int
-
-
-MonthRow = DeviceRow | UpdateRow | CallRow
-
-# One scan of the month's events, grouped in the database: connections collapse to one group
-# per device (and endpoint name), firmware updates stay one group each (grouped by id), API
-# calls collapse per category and event. The output is ordered by account, so the caller
-# streams it one account at a time. A device seen under two endpoint names gives two groups,
-# first connection first; the caller keeps the first.
-_MONTH_SCAN = """
-SELECT account_id, type, device_id, endpoint_name, category, event_name, campaign,
-       CASE WHEN type = %(update)s THEN id END AS update_id,
-       MIN(occurred_at) AS first_at, SUM(count) AS calls
+# Connections are nearly all of the events: one scan of the month groups them into one row per
+# device (and endpoint name) in a hash table. A device seen under two endpoint names gives two
+# rows, its first connection first; the reader keeps the first. Ordered by account, so the
+# caller streams one account at a time.
+_DEVICES_SCAN = """
+SELECT account_id, device_id, endpoint_name, {first_at}
 FROM metering_usageevent
-WHERE occurred_at >= %(start)s AND occurred_at < %(end)s
-  AND type IN (%(connection)s, %(update)s, %(call)s)
-GROUP BY account_id, type, device_id, endpoint_name, category, event_name, campaign, update_id
-ORDER BY account_id, type, device_id, first_at, update_id
+WHERE type = %(connection)s AND occurred_at >= %(start)s AND occurred_at < %(end)s
+GROUP BY account_id, device_id, endpoint_name
+ORDER BY account_id, device_id, MIN(occurred_at)
 """
 
+# Firmware updates (each one a row) and API calls (summed per category and event) are read
+# through the partial index on their time, so they cost the month scan nothing.
+_UPDATES_AND_CALLS_SCAN = """
+SELECT account_id, 0 AS kind, {occurred_at}, device_id, endpoint_name, campaign,
+       '' AS category, '' AS event_name, 1 AS calls, id, occurred_at AS at
+FROM metering_usageevent
+WHERE type = %(update)s AND occurred_at >= %(start)s AND occurred_at < %(end)s
+UNION ALL
+SELECT account_id, 1, NULL, '', '', NULL, category, event_name, SUM(count), NULL, NULL
+FROM metering_usageevent
+WHERE type = %(call)s AND occurred_at >= %(start)s AND occurred_at < %(end)s
+GROUP BY account_id, category, event_name
+ORDER BY account_id, kind, at, id
+"""
 
-def month_usage_rows(month: Month) -> Iterator[MonthRow]:
-    """Every account's usage in the month from one set-based scan, ordered by account: a row per
-    active device (with its first connection), per firmware update and per API-call event name.
-    Streams through a server-side cursor on PostgreSQL; call inside a transaction."""
+# Timestamps come back as the CSV writes them, ISO 8601 UTC with microseconds (PostgreSQL) or
+# as stored (SQLite: "2026-04-03 10:15:00[.ffffff]"); _iso_text finishes both the same way.
+_ISO = {
+    "postgresql": "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    "sqlite": "replace({}, ' ', 'T') || 'Z'",
+}
+
+
+def _iso_text(text: str) -> str:
+    """2026-04-03T10:15:00Z, with microseconds only when there are some (as iso_utc)."""
+    return text.replace(".000000Z", "Z")
+
+
+# (account_id, device_id, endpoint_name, first connection as ISO 8601 UTC text)
+DeviceRow = tuple[int, str, str, str]
+# (account_id, timestamp as ISO 8601 UTC text, campaign, device_id, endpoint_name)
+UpdateRow = tuple[int, str, UUID, str, str]
+# (account_id, category, event_name, calls)
+CallRow = tuple[int, str, str, int]
+_FETCH = 20_000
+
+
+def _scan(statement: str, month: Month) -> Iterator[tuple]:
+    """Stream a month scan through a server-side cursor on PostgreSQL (in a transaction)."""
     adapt = connection.ops.adapt_datetimefield_value
     params = {
         "start": adapt(month.start),
@@ -142,30 +137,39 @@ def month_usage_rows(month: Month) -> Iterator[MonthRow]:
     }
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # The grouping is a hash table of one entry per active device; keep it in memory.
+            # Keep the per-device hash table in memory, and plan for the whole result: a
+            # server-side cursor would otherwise favour a fast first row (the account index).
             cursor.execute("SET LOCAL work_mem = '256MB'")
-    last_device: tuple[int, str] | None = None
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
     with connection.chunked_cursor() as cursor:
-        cursor.execute(_MONTH_SCAN, params)
-        while batch := cursor.fetchmany(5000):
-            for row in batch:
-                account_id, kind, device_id, endpoint, category, event_name, campaign = row[:7]
-                first_at, calls = row[8], row[9]
-                if kind == EventType.DEVICE_CONNECTION:
-                    if last_device == (account_id, device_id):
-                        continue
-                    last_device = (account_id, device_id)
-                    yield DeviceRow(account_id, device_id, endpoint, _as_datetime(first_at))
-                elif kind == EventType.FIRMWARE_UPDATE:
-                    yield UpdateRow(
-                        account_id,
-                        _as_datetime(first_at),
-                        campaign if isinstance(campaign, UUID) else UUID(campaign),
-                        device_id,
-                        endpoint,
-                    )
-                else:
-                    yield CallRow(account_id, category, event_name, int(calls))
+        cursor.execute(statement, params)
+        while batch := cursor.fetchmany(_FETCH):
+            yield from batch
+
+
+def month_device_rows(month: Month) -> Iterator[DeviceRow]:
+    """Every device active in the month, once, with its first connection, by account."""
+    statement = _DEVICES_SCAN.format(first_at=_ISO[connection.vendor].format("MIN(occurred_at)"))
+    last = None
+    for account_id, device_id, endpoint, first_at in _scan(statement, month):
+        if (account_id, device_id) != last:
+            last = (account_id, device_id)
+            yield account_id, device_id, endpoint, _iso_text(first_at)
+
+
+def month_update_and_call_rows(month: Month) -> Iterator[UpdateRow | CallRow]:
+    """The month's firmware updates (one row each) and API calls (per category and event), by
+    account: update rows have 5 items, call rows 4."""
+    statement = _UPDATES_AND_CALLS_SCAN.format(
+        occurred_at=_ISO[connection.vendor].format("occurred_at")
+    )
+    for row in _scan(statement, month):
+        account_id, kind, at, device_id, endpoint, campaign, category, name, calls = row[:9]
+        if kind == 0:
+            campaign = campaign if isinstance(campaign, UUID) else UUID(campaign)
+            yield account_id, _iso_text(at), campaign, device_id, endpoint
+        else:
+            yield account_id, category, name, int(calls)
 
 
 # -- Live rollups ------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from accounts.exports import csv_safe
 from accounts.models import Account, ApiKey
 from accounts.scoping import Actor, scope, visible_accounts
 from licenses.models import License
@@ -28,11 +31,10 @@ from .exports import (
     FIRMWARE_UPDATES_HEADER,
     gzip_csv_member,
     header_member,
-    iso_utc,
 )
 from .models import EventType, RollupCursor, UsageEvent, UsageReport, UsageReportMonth
 from .months import Month
-from .selectors import ROLLUP_CURSOR, CallRow, DeviceRow, Usage, month_usage_rows
+from .selectors import ROLLUP_CURSOR, Usage, month_device_rows, month_update_and_call_rows
 from .validation import Errors, Fields, check_event, fingerprint
 
 MAX_BATCH = 10_000
@@ -492,47 +494,36 @@ class _AccountUsage:
 def _scan_month(
     month: Month, uuids: dict[int, UUID], campaign_names: Mapping[UUID, str]
 ) -> dict[int, _AccountUsage]:
-    """Stream the month scan, one account at a time, into usage figures and gzip members."""
+    """Stream the month's rows, one account at a time, into usage figures and gzip members."""
     found: dict[int, _AccountUsage] = {}
-    current: int | None = None
-    devices: list[tuple] = []
-    updates: list[tuple] = []
 
-    def close(account_id: int | None) -> None:
-        if account_id is None:
-            return
-        entry = found[account_id]
-        entry.devices_member = gzip_csv_member(devices)
-        entry.updates_member = gzip_csv_member(updates)
-        devices.clear()
-        updates.clear()
+    def entry(account_id: int) -> _AccountUsage:
+        if account_id not in found:
+            found[account_id] = _AccountUsage(Usage())
+        return found[account_id]
 
-    for row in month_usage_rows(month):
-        if row.account_id != current:
-            close(current)
-            current = row.account_id
-            found[current] = _AccountUsage(Usage())
-        entry = found[current]
-        account_uuid = uuids.get(row.account_id, "")
-        if isinstance(row, DeviceRow):
-            entry.usage.active_devices += 1
-            devices.append(
-                (account_uuid, iso_utc(row.first_seen_at), row.device_id, row.endpoint_name)
-            )
-        elif isinstance(row, CallRow):
-            entry.usage.add_calls(row.category, row.event_name, row.calls)
-        else:
-            entry.usage.firmware_updates += 1
-            updates.append(
-                (
-                    account_uuid,
-                    iso_utc(row.occurred_at),
-                    campaign_names.get(row.campaign, str(row.campaign)),
-                    row.device_id,
-                    row.endpoint_name,
+    for account_id, rows in groupby(month_device_rows(month), key=itemgetter(0)):
+        account_uuid = str(uuids[account_id])
+        lines = [
+            (account_uuid, at, csv_safe(device), csv_safe(endpoint))
+            for _, device, endpoint, at in rows
+        ]
+        usage = entry(account_id)
+        usage.usage.active_devices = len(lines)
+        usage.devices_member = gzip_csv_member(lines)
+    for account_id, rows in groupby(month_update_and_call_rows(month), key=itemgetter(0)):
+        account_uuid, usage, lines = str(uuids[account_id]), entry(account_id), []
+        for row in rows:
+            if len(row) == 4:  # API calls of one category and event
+                usage.usage.add_calls(row[1], row[2], row[3])
+            else:
+                _, at, campaign, device, endpoint = row
+                name = campaign_names.get(campaign, str(campaign))
+                lines.append(
+                    (account_uuid, at, csv_safe(name), csv_safe(device), csv_safe(endpoint))
                 )
-            )
-    close(current)
+        usage.usage.firmware_updates = len(lines)
+        usage.updates_member = gzip_csv_member(lines)
     return found
 
 

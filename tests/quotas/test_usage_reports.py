@@ -120,6 +120,25 @@ class GenerationTests(UsageReportWorld):
             "account_id,timestamp,campaign_name,device_id,endpoint_name\r\n",
         )
 
+    def test_timestamps_are_utc_with_microseconds_only_when_there_are_some(self) -> None:
+        ingest(
+            [
+                connect(self.outsider_account, "c2", "o-2", "2026-04-30 23:59:59.5"),
+                connect(self.outsider_account, "c3", "o-3", "2026-04-02 00:00:00.000001"),
+            ]
+        )
+        self.generate()
+        outsider = UsageReport.objects.get(month=APRIL.first_day, account=self.outsider_account)
+        o = self.outsider_account.uuid
+        self.assertEqual(
+            unzip(outsider, ACTIVE_DEVICES).splitlines()[1:],
+            [
+                f"{o},2026-04-09T00:00:00Z,o-1,ep-o-1",
+                f"{o},2026-04-30T23:59:59.500000Z,o-2,ep-o-2",
+                f"{o},2026-04-02T00:00:00.000001Z,o-3,ep-o-3",
+            ],
+        )
+
     def test_a_generated_report_never_changes(self) -> None:
         self.generate()
         before = list(UsageReport.objects.values())
