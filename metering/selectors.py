@@ -3,12 +3,12 @@ pages, and the generated reports themselves."""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from .models import (
     ApiCallCategory,
@@ -227,12 +227,6 @@ def transactions_in_window(account_ids: Iterable[int], today: date) -> int:
         day__lte=last,
     ).aggregate(total=Sum("quantity"))["total"]
     return total or 0
-
-
-def last_connection(account_ids: Iterable[int]) -> datetime | None:
-    return DeviceMonth.objects.filter(account_id__in=list(account_ids)).aggregate(
-        last=Max("last_seen_at")
-    )["last"]
 
 
 # -- Campaign updates (exact, from the events) -------------------------------------------------

@@ -384,8 +384,8 @@ def committed_watermark() -> int:
 
 # -- Live rollups ------------------------------------------------------------------------------
 
-# Events are rolled up in id ranges of this size, one transaction each, so a large backlog
-# (a bulk load, a worker that was down) commits steadily instead of in one huge transaction.
+# Events are rolled up this many at a time, one transaction each, so a large backlog (a bulk
+# load, a worker that was down) commits steadily instead of in one huge transaction.
 ROLLUP_CHUNK = 250_000
 
 _MONTH_OF = {
@@ -452,7 +452,16 @@ def usage_rollup(*, chunk: int = ROLLUP_CHUNK) -> dict[str, int]:
             low = cursor_row.last_event_id
             if low >= high:
                 return counts
-            upper = min(high, low + chunk)
+            # The id of the chunk-th event after the cursor (ids have gaps: failed batches burn
+            # sequence values), or the watermark.
+            upper = min(
+                high,
+                UsageEvent.objects.filter(id__gt=low)
+                .order_by("id")
+                .values_list("id", flat=True)[chunk - 1 : chunk]
+                .first()
+                or high,
+            )
             with connection.cursor() as cursor:
                 cursor.execute(devices_sql, [low, upper, EventType.DEVICE_CONNECTION])
                 counts["device_rows"] += max(cursor.rowcount, 0)

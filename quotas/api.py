@@ -25,7 +25,7 @@ from accounts.roles import Capability, can
 from accounts.scoping import account_or_404, get_or_404, scope
 from metering.exports import ACTIVE_DEVICES, FIRMWARE_UPDATES
 from metering.months import REPORTS_READY_BY, Month, report_available_on
-from metering.selectors import Usage, report_of, reports_in_tree, total_usage
+from metering.selectors import Usage, report_month, report_of, reports_in_tree, total_usage
 
 from . import services
 from .exports import report_file_response
@@ -40,6 +40,10 @@ ERR_REPORT_NOT_OVER = (
 ERR_REPORT_NOT_READY = (
     "The usage report for {month} is not ready yet: it will be available on {day:%Y-%m-%d} "
     f"by {REPORTS_READY_BY}."
+)
+ERR_REPORT_ABSENT = (
+    "{account} has no usage report for {month}: the month's reports were generated on "
+    "{generated:%Y-%m-%d}, before the account existed."
 )
 ERR_REPORT_LATE = (
     "The usage report for {month} was due on {day:%Y-%m-%d} and is being generated; "
@@ -450,6 +454,13 @@ def _report_or_404(account: Account, month: Month) -> Any:
     report = report_of(account.pk, month)
     if report is not None:
         return report
+    header = report_month(month)
+    if header is not None:
+        raise NotFound(
+            ERR_REPORT_ABSENT.format(
+                account=account.name, month=month, generated=header.generated_at
+            )
+        )
     day = report_available_on(month)
     today = timezone.now().date()
     if month.end > timezone.now():

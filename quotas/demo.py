@@ -4,9 +4,9 @@ the current month so far), a renewed service package close to its expiry warning
 update campaigns with reservations, updates and releases, a stand-alone account whose package
 expired during a campaign, and the generated reports of every past month.
 
-Everything is derived from month boundaries and fixed seeds, never from the current time of
-day, so running it again adds nothing (events are duplicates) except usage of the days that
-have passed since.
+Everything is derived from month boundaries, the start of today and fixed seeds, so running it
+again the same day adds nothing (events are duplicates), and on a later day only the usage of
+the days that have passed since.
 """
 
 import hashlib
@@ -153,7 +153,7 @@ def _ingest(events: Iterator[dict[str, Any]]) -> int:
 
 
 def _backdate(accounts: Iterable[Account], since: datetime) -> None:
-    """Globex and its tenants have been customers for two years."""
+    """Globex, its tenants and Contoso have been customers for two years."""
     for account in accounts:
         if account.created_at > since:
             account_update(actor=SYSTEM, account=account, created_at=since)
@@ -234,7 +234,8 @@ def _expired_standalone(contoso: Account, now: datetime) -> None:
 
 
 def seed(stdout: Any = None) -> None:
-    now = timezone.now()
+    # Usage up to the start of today (UTC): running it again the same day adds nothing.
+    now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     accounts = {a.slug: a for a in Account.objects.filter(slug__in=[f.slug for f in FLEETS])}
     if len(accounts) != len(FLEETS):
         return
@@ -244,6 +245,7 @@ def seed(stdout: Any = None) -> None:
         _packages(accounts["globex"], now)
         contoso = Account.objects.filter(slug="contoso").first()
         if contoso is not None:
+            _backdate([contoso], add_months(now, -24))
             _expired_standalone(contoso, now)
     months = Month.of(now).shift(-HISTORY_MONTHS).until(Month.of(now))
     accepted = 0
@@ -255,7 +257,7 @@ def seed(stdout: Any = None) -> None:
             accepted += _ingest(_calls(account, fleet, month, now))
     updates = _campaigns(accounts, now)
     rolled = usage_rollup()
-    reports = usage_reports_run(now=now)
+    reports = usage_reports_run()
     write(
         f"  {accepted + updates} new usage events ({updates} firmware updates), "
         f"{rolled['events']} rolled up; reports generated for "

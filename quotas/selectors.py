@@ -27,6 +27,7 @@ from metering.selectors import (
     Usage,
     firmware_updates_by_campaign,
     live_usage,
+    report_month,
     report_of,
     reports_in_tree,
     rollup_position,
@@ -224,29 +225,37 @@ def ledger_in(account: Account, month: Month) -> QuerySet[QuotaLedgerEntry]:
 
 @dataclass(frozen=True)
 class PeriodState:
-    """What a month's figures are: LIVE (the current month), generated (a snapshot report), or
-    pending (over, but the report is not generated yet: figures are provisional)."""
+    """What a month's figures are: LIVE (the current month), generated (a snapshot report),
+    pending (over, but the report is not generated yet: figures are provisional), or absent (the
+    month was generated before this account existed: it has no report and no usage)."""
 
     month: Month
-    state: str  # live, generated or pending
+    state: str  # live, generated, pending or absent
     available_on: date
+    generated_at: datetime | None = None
+
+    @property
+    def is_absent(self) -> bool:
+        return self.state == "absent"
 
     @property
     def is_live(self) -> bool:
         return self.state == "live"
 
     @property
-    def is_generated(self) -> bool:
-        return self.state == "generated"
-
-    @property
     def is_pending(self) -> bool:
         return self.state == "pending"
 
 
-def period_state(month: Month, today: date, *, generated: bool) -> PeriodState:
-    state = "live" if month == Month.of(today) else ("generated" if generated else "pending")
-    return PeriodState(month=month, state=state, available_on=report_available_on(month))
+def period_state(month: Month, today: date, *, has_report: bool) -> PeriodState:
+    available_on = report_available_on(month)
+    if month == Month.of(today):
+        return PeriodState(month=month, state="live", available_on=available_on)
+    header = report_month(month)
+    if header is None:
+        return PeriodState(month=month, state="pending", available_on=available_on)
+    state = "generated" if has_report else "absent"
+    return PeriodState(month, state, available_on, generated_at=header.generated_at)
 
 
 @dataclass(frozen=True)
@@ -265,7 +274,17 @@ class MonthUsage:
 def month_usage(account: Account, month: Month, today: date) -> MonthUsage:
     """From the generated report when the month has one, else from the live rollups."""
     report = None if month == Month.of(today) else report_of(account.pk, month)
-    period = period_state(month, today, generated=report is not None)
+    period = period_state(month, today, has_report=report is not None)
+    if period.is_absent:
+        return MonthUsage(
+            account=account,
+            period=period,
+            report=None,
+            own=Usage(),
+            total=Usage(),
+            business_model=account.business_model,
+            tenants=0,
+        )
     if report is not None:
         tree = list(reports_in_tree(report))
         return MonthUsage(
@@ -306,6 +325,8 @@ def usage_rows(account: Account, month: Month, today: date) -> QuerySet:
     each with the same columns whether from the generated reports or the live rollups. A tenant
     is listed when it used something, or when its package holder had a package that month."""
     report = None if month == Month.of(today) else report_of(account.pk, month)
+    if report is None and month != Month.of(today) and report_month(month) is not None:
+        return UsageReport.objects.none()  # generated before the account existed
     if report is not None:
         return (
             reports_in_tree(report)

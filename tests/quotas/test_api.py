@@ -19,6 +19,7 @@ from quotas.services import (
     usage_reports_run,
 )
 from tests.base import BillingTestCase
+from tests.factories import AccountFactory
 
 from .factories import at, ingest, update
 from .world import APRIL, UsageReportWorld
@@ -304,6 +305,17 @@ class BillingReportApiTests(UsageReportWorld):
         june = self.api("get", f"{REPORT}/active-devices?month=2026-06", self.reader)
         self.assertEqual(june.status_code, 404)
         self.assertIn("was due on 2026-07-03", june.json()["detail"])
+        newcomer = AccountFactory(name="Newcomer", slug="newcomer")
+        _, newcomer_key = self.make_key(ApiKeyRole.READ, newcomer)
+        absent = self.api("get", f"{REPORT}?month={APRIL}", newcomer_key)
+        self.assertEqual(absent.status_code, 404)
+        self.assertEqual(
+            absent.json(),
+            {
+                "detail": "Newcomer has no usage report for 2026-04: the month's reports were "
+                "generated on 2026-05-05, before the account existed."
+            },
+        )
         bad = self.api("get", f"{REPORT}?month=2026-4", self.reader)
         self.assertEqual(bad.status_code, 400)
 
