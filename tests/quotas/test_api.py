@@ -345,7 +345,8 @@ class BillingReportApiTests(UsageReportWorld):
         )
         self.assertEqual(aggregator_view.json()["account"]["name"], "Alpha Tenant")
         _, outsider_key = self.make_key(ApiKeyRole.READ, self.outsider_account)
-        for path in [REPORT, QUOTA, HISTORY]:
+        downloads = [f"{REPORT}/active-devices", f"{REPORT}/firmware-updates"]
+        for path in [REPORT, *downloads, QUOTA, HISTORY]:
             with self.subTest(path=path):
                 hidden = self.api(
                     "get", f"{path}?month={APRIL}&account={self.account.uuid}", outsider_key
