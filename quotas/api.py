@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -24,7 +25,7 @@ from accounts.permissions import CanIngest, CanRead, IsPlatformAdmin
 from accounts.roles import Capability, can
 from accounts.scoping import account_or_404, get_or_404, scope
 from metering.exports import ACTIVE_DEVICES, FIRMWARE_UPDATES
-from metering.months import REPORTS_READY_BY, Month, report_available_on
+from metering.months import ERR_MONTH, REPORTS_READY_BY, Month, report_available_on
 from metering.selectors import Usage, report_month, report_of, reports_in_tree, total_usage
 
 from . import services
@@ -82,10 +83,8 @@ def target_account(request: Request, raw: object = None) -> Account:
 def month_param(request: Request) -> Month:
     try:
         return Month.parse(request.query_params.get("month", ""))
-    except Exception as exc:
-        raise ValidationError(
-            {"month": ["Must be a month written YYYY-MM, e.g. 2026-04."]}
-        ) from exc
+    except DjangoValidationError as exc:
+        raise ValidationError({"month": [ERR_MONTH]}) from exc
 
 
 # -- Service packages ----------------------------------------------------------------------------

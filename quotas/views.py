@@ -5,7 +5,7 @@ accounts.scoping: the current account and the accounts below it."""
 import json
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -118,7 +118,7 @@ def report_download(request: HttpRequest, account_id: str, month: str, kind: str
         raise Http404("Not found.")
     try:
         period = Month.parse(month)
-    except Exception as exc:
+    except ValidationError as exc:
         raise Http404("Not found.") from exc
     report = report_of(account.pk, period)
     if report is None:
