@@ -3,6 +3,20 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict[str, dict] = {
+    "rollup-device-usage": {
+        "task": "metering.tasks.rollup_device_usage",
+        "schedule": crontab(minute="*/2"),
+    },
+    "expire-service-packages": {
+        "task": "quotas.tasks.expire_service_packages",
+        "schedule": crontab(minute=1),
+    },
+    # Daily, shortly after midnight UTC: acts on and after the third business day, done well
+    # before 02:00 UTC (one scan of last month's events).
+    "generate-usage-reports": {
+        "task": "quotas.tasks.generate_usage_reports",
+        "schedule": crontab(minute=10, hour=0),
+    },
     "prune-job-runs": {
         "task": "accounts.tasks.prune_job_runs",
         "schedule": crontab(minute=17, hour=3),

@@ -10,6 +10,7 @@ from accounts import views as account_views
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("metering.api_urls")),
+    path("", include("quotas.api_urls")),
 ]
 
 urlpatterns = [
@@ -35,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("billing/", include("quotas.urls")),
     path("", include("accounts.urls")),
 ]
 
