@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from celery.schedules import BaseSchedule, crontab, schedule
 from cron_descriptor import get_description
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -118,10 +119,11 @@ def database_check() -> Check:
 
 
 def broker_check() -> Check:
+    """Connect to the broker the settings name, as a worker would."""
     from billing_site.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             transport = conn.transport_cls
     except Exception as exc:  # same: the reason is the detail

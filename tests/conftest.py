@@ -1,10 +1,10 @@
 """Shared pytest fixtures: a real Chromium driven by Playwright for browser tests, and the
-flush between transactional tests made to get past the audit log's append-only triggers."""
+flush between transactional tests made to get past the append-only tables' triggers."""
 
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
@@ -72,40 +72,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-_APPEND_ONLY = importlib.import_module("accounts.migrations.0002_audit_append_only")
-
-
-def _set_audit_triggers(connection: object, *, enabled: bool) -> None:
+@contextmanager
+def _triggers_lifted(connection: object) -> Iterator[None]:
+    """Run the block with every trigger out of the way: the append-only tables (audit log,
+    quota ledger, generated reports, closed statements) refuse deletes by design. PostgreSQL:
+    a replica session fires no ordinary trigger. SQLite: drop them and create them again."""
     if connection.vendor == "postgresql":
-        verb = "ENABLE" if enabled else "DISABLE"
-        statements = [f"ALTER TABLE {_APPEND_ONLY.TABLE} {verb} TRIGGER USER"]
-    elif connection.vendor == "sqlite":
-        statements = _APPEND_ONLY.SQLITE_FORWARD if enabled else _APPEND_ONLY.SQLITE_BACKWARD
-    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+        return
+    if connection.vendor != "sqlite":
+        yield
         return
     with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        triggers = cursor.fetchall()
+        for name, _ in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for _, sql in triggers:
+                cursor.execute(sql)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _flush_past_audit_triggers() -> Iterator[None]:
+def _flush_past_append_only_triggers() -> Iterator[None]:
     """A transactional test ends with a flush (TRUNCATE on PostgreSQL, DELETE on SQLite) that
-    the audit log's triggers refuse by design; lift them for that flush only."""
+    append-only tables refuse; lift the triggers for that flush only."""
     from django.db import connections
     from django.test import TransactionTestCase
 
     original = TransactionTestCase._fixture_teardown
 
     def fixture_teardown(self: TransactionTestCase) -> None:
-        aliases = list(self._databases_names(include_mirrors=False))
-        for alias in aliases:
-            _set_audit_triggers(connections[alias], enabled=False)
-        try:
+        with ExitStack() as stack:
+            for alias in self._databases_names(include_mirrors=False):
+                stack.enter_context(_triggers_lifted(connections[alias]))
             original(self)
-        finally:
-            for alias in aliases:
-                _set_audit_triggers(connections[alias], enabled=True)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(TransactionTestCase, "_fixture_teardown", fixture_teardown)

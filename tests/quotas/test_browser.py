@@ -13,7 +13,6 @@ from metering.months import Month
 from quotas.services import campaign_finish, usage_reports_run
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 
-from .committed import CommittedTestCase
 from .factories import at, call, campaign, ingest, package, update
 from .factories import connection as connect
 
@@ -25,7 +24,7 @@ def browser_page(request: pytest.FixtureRequest, page: object) -> None:
 
 @pytest.mark.browser
 @pytest.mark.usefixtures("browser_page")
-class BillingInTheBrowserTests(CommittedTestCase, StaticLiveServerTestCase):
+class BillingInTheBrowserTests(StaticLiveServerTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.aggregator = AccountFactory(

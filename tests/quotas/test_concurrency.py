@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.test import TransactionTestCase
 from django.utils import timezone
 
 from accounts.models import Account, AccountKind
@@ -16,8 +17,6 @@ from metering.services import events_ingest
 from quotas.models import QuotaLedgerEntry, UpdateCampaign
 from quotas.selectors import remaining_tokens
 from quotas.services import CampaignRefused, campaign_finish, campaign_start, package_create
-
-from .committed import CommittedTestCase
 
 pytestmark = pytest.mark.postgres
 
@@ -45,7 +44,7 @@ def race(*works: Callable[[], Any]) -> list[Any]:
     return results
 
 
-class LastTokensRaceTests(CommittedTestCase):
+class LastTokensRaceTests(TransactionTestCase):
     def setUp(self) -> None:
         if connection.vendor != "postgresql":
             self.skipTest("The race is decided by PostgreSQL row locks.")

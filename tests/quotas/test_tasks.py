@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 from celery.contrib.testing.worker import start_worker
+from django.test import TransactionTestCase
 from django.utils import timezone
 
 from accounts.models import Account, AccountKind, JobRun, JobStatus
@@ -17,7 +18,6 @@ from quotas.models import PackageStatus, ServicePackage
 from quotas.services import package_create
 from quotas.tasks import EXPIRY_JOB, REPORT_JOB, expire_service_packages, generate_usage_reports
 
-from .committed import CommittedTestCase
 from .factories import connection as connect
 from .factories import ingest
 
@@ -32,7 +32,7 @@ def wait_for_runs(names: set[str], seconds: float = 30) -> dict[str, JobRun]:
     raise AssertionError(f"The worker did not finish {names} in {seconds} s.")
 
 
-class ScheduledJobTests(CommittedTestCase):
+class ScheduledJobTests(TransactionTestCase):
     def test_beat_runs_each_job_daily_or_more_often(self) -> None:
         tasks = {entry["task"]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
         report = tasks["quotas.tasks.generate_usage_reports"]
