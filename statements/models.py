@@ -146,15 +146,15 @@ class Credit(models.Model):
 
 
 class StatementChart(models.Model):
-    """The hourly chart series of a statement, computed from its lines on first view after they
-    changed (statement.revision) and read from here afterwards. A cache: not part of the
-    statement, so it may be rebuilt at any time."""
+    """The chart figures of a statement (plotly JSON), built from its rollups and lines on first
+    view after its lines changed (statement.revision) and read from here afterwards. A cache:
+    not part of the statement, so it may be rebuilt at any time."""
 
     statement = models.OneToOneField(
         Statement, primary_key=True, on_delete=models.CASCADE, related_name="chart"
     )
     revision = models.BigIntegerField()
-    hourly = models.JSONField()
+    figures = models.JSONField()
     computed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

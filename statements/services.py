@@ -380,9 +380,11 @@ def statements_close(
         rating_lock()
         result.statements_created = _ensure_runs_through(current, now)
         periods = sorted(
-            Statement.objects.filter(status=StatementStatus.OPEN, period__lte=through)
-            .values_list("period", flat=True)
-            .distinct()
+            set(
+                Statement.objects.filter(
+                    status=StatementStatus.OPEN, period__lte=through
+                ).values_list("period", flat=True)
+            )
         )
         for period in periods:
             closed = _close_period(period, now)
