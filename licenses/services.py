@@ -144,6 +144,19 @@ def license_type_create(
     return license_type
 
 
+def license_rate_check(
+    *, license_type: LicenseType, hourly_rate: Decimal | str, effective_from: datetime | None
+) -> tuple[Decimal, datetime]:
+    """Refuse a license rate that may not be added (call inside the adding transaction: it
+    waits for a running poll and holds it off until the transaction ends)."""
+    rate = clean_rate(hourly_rate)
+    since = _clean_time(effective_from, EARLIEST)
+    if LicenseRate.objects.filter(license_type=license_type, effective_from=since).exists():
+        raise ValidationError({"effective_from": [ERR_RATE_EXISTS]})
+    _refuse_over_priced_usage(since, license_type=license_type.name)
+    return rate, since
+
+
 @transaction.atomic
 def license_rate_add(
     *,
@@ -153,11 +166,9 @@ def license_rate_add(
     effective_from: datetime,
 ) -> LicenseRate:
     """A new hourly license rate for usage from `effective_from` on."""
-    rate = clean_rate(hourly_rate)
-    since = _clean_time(effective_from, EARLIEST)
-    if LicenseRate.objects.filter(license_type=license_type, effective_from=since).exists():
-        raise ValidationError({"effective_from": [ERR_RATE_EXISTS]})
-    _refuse_over_priced_usage(since, license_type=license_type.name)
+    rate, since = license_rate_check(
+        license_type=license_type, hourly_rate=hourly_rate, effective_from=effective_from
+    )
     license_rate = LicenseRate.objects.create(
         license_type=license_type, hourly_rate=rate, effective_from=since
     )
@@ -200,6 +211,30 @@ def machine_type_create(
     return machine_type
 
 
+def machine_rate_check(
+    *,
+    machine_type: MachineType,
+    hourly_rate: Decimal | str,
+    effective_from: datetime | None,
+    region: str | None = None,
+) -> tuple[Decimal, datetime]:
+    """Refuse a machine rate that may not be added (inside the adding transaction, as above)."""
+    rate = clean_rate(hourly_rate)
+    since = _clean_time(effective_from, EARLIEST)
+    if region:
+        clean_name(region, "region")
+    if MachineRate.objects.filter(
+        machine_type=machine_type,
+        region__name=region if region else None,
+        effective_from=since,
+    ).exists():
+        raise ValidationError({"effective_from": [ERR_RATE_EXISTS]})
+    # A default rate can price every region without a rate of its own, so any usage of the
+    # type counts; a region's rate only that region's usage.
+    _refuse_over_priced_usage(since, machine_type=machine_type.name, region=region or None)
+    return rate, since
+
+
 @transaction.atomic
 def machine_rate_add(
     *,
@@ -210,16 +245,13 @@ def machine_rate_add(
     region: str | None = None,
 ) -> MachineRate:
     """A new hourly machine rate from `effective_from` on: the default, or one region's."""
-    rate = clean_rate(hourly_rate)
-    since = _clean_time(effective_from, EARLIEST)
+    rate, since = machine_rate_check(
+        machine_type=machine_type,
+        hourly_rate=hourly_rate,
+        effective_from=effective_from,
+        region=region,
+    )
     region_row = region_named(region) if region else None
-    if MachineRate.objects.filter(
-        machine_type=machine_type, region=region_row, effective_from=since
-    ).exists():
-        raise ValidationError({"effective_from": [ERR_RATE_EXISTS]})
-    # A default rate can price every region without a rate of its own, so any usage of the
-    # type counts; a region's rate only that region's usage.
-    _refuse_over_priced_usage(since, machine_type=machine_type.name, region=region or None)
     machine_rate = MachineRate.objects.create(
         machine_type=machine_type, region=region_row, hourly_rate=rate, effective_from=since
     )

@@ -99,7 +99,7 @@ class TransactionFilter(StyledFilterSet):
     credited = django_filters.DateFromToRangeFilter(
         field_name="credited_at",
         label="Credited between",
-        widget=django_filters.widgets.RangeWidget(attrs={"type": "date"}),
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
     preset = django_filters.ChoiceFilter(
         label="Or the",

@@ -555,6 +555,41 @@ def _clean_credit(
     return amount, credited_at.astimezone(UTC), invoice_number.strip(), invoice_date
 
 
+def _period_is_closed(license: License, period: date) -> bool:
+    """Whether the license's month is closed, or lies before its closed first statement."""
+    return Statement.objects.filter(
+        license=license, period__gte=period, status=StatementStatus.CLOSED
+    ).exists()
+
+
+def credit_check(
+    *,
+    license: License,
+    amount: Any,
+    invoice_number: Any,
+    invoice_date: Any,
+    credited_at: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[Decimal, datetime, str, date]:
+    """The cleaned (amount, credited_at, invoice number, invoice date) of a credit that may be
+    added, or a ValidationError naming each bad field."""
+    now = now or timezone.now()
+    cleaned = _clean_credit(
+        license=license,
+        amount=amount,
+        credited_at=credited_at,
+        invoice_number=invoice_number,
+        invoice_date=invoice_date,
+        now=now,
+    )
+    period = month_of(cleaned[1])
+    if _period_is_closed(license, period):
+        raise ValidationError(
+            {"credited_at": [ERR_PERIOD_CLOSED.format(period=format_period(period))]}
+        )
+    return cleaned
+
+
 @transaction.atomic
 def credit_add(
     *,
@@ -590,14 +625,19 @@ def credit_add(
             {"invoice_number": [ERR_INVOICE_REUSED.format(number=invoice_number)]}
         )
     period = month_of(credited_at)
+    # Lock the license's open statements first, so a close or poll cannot slip in between.
     _lock_open_statements([license.id])
+    credit_check(
+        license=license,
+        amount=amount,
+        credited_at=credited_at,
+        invoice_number=invoice_number,
+        invoice_date=invoice_date,
+        now=now,
+    )
     statements_ensure(wanted={license.id: {period}}, now=now)
     _lock_open_statements([license.id])
-    statement = Statement.objects.select_for_update().filter(license=license, period=period).first()
-    if statement is None or statement.is_closed:
-        raise ValidationError(
-            {"credited_at": [ERR_PERIOD_CLOSED.format(period=format_period(period))]}
-        )
+    statement = Statement.objects.select_for_update().get(license=license, period=period)
     credit = Credit.objects.create(
         account_id=license.account_id,
         license=license,

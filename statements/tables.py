@@ -1,6 +1,6 @@
 """Tables of the statement panel, the balances page and the transactions page."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import django_tables2 as tables
@@ -13,6 +13,7 @@ from accounts.money import round_money
 from metering.models import Charge
 from metering.periods import format_period, next_month
 
+from .exports import iso_utc
 from .formatting import format_duration, format_money
 from .models import Credit, Statement
 
@@ -136,6 +137,9 @@ class BalanceTable(tables.Table):
     def value_period(self, value: object) -> str:
         return format_period(value)
 
+    def value_status(self, value: str) -> str:
+        return value
+
     def render_status(self, value: str, record: Statement) -> str:
         css = "text-bg-secondary" if record.is_closed else "text-bg-success"
         return format_html('<span class="badge {}">{}</span>', css, value)
@@ -177,7 +181,7 @@ class BalanceTable(tables.Table):
 class TransactionTable(tables.Table):
     license = tables.Column(accessor="license__name", verbose_name="License")
     account = tables.Column(accessor="account__name", verbose_name="Account")
-    amount = MoneyColumn(verbose_name="Amount credited", currency="statement.currency")
+    amount = MoneyColumn(verbose_name="Amount credited", currency="statement__currency")
     credited_at = tables.DateTimeColumn(verbose_name="Credited (UTC)", format="Y-m-d H:i")
     invoice_number = tables.Column(verbose_name="Invoice number")
     invoice_date = tables.DateColumn(verbose_name="Invoice date", format="Y-m-d")
@@ -195,3 +199,6 @@ class TransactionTable(tables.Table):
         )
         order_by = ("-credited_at",)
         attrs = {"class": "table table-sm table-hover align-middle", "id": "transactions"}
+
+    def value_credited_at(self, value: datetime) -> str:
+        return iso_utc(value)

@@ -41,7 +41,8 @@ class KnownCountPaginator(Paginator):
 
 
 def _require_read(request: HttpRequest) -> None:
-    if not can(request.user, Capability.READ, request.account):
+    # request.account is lazy: a user without any account has a proxy to None, not None.
+    if not request.account or not can(request.user, Capability.READ, request.account):
         raise PermissionDenied
 
 
@@ -172,6 +173,10 @@ def download_pdf(request: HttpRequest, license_id: str, month: str) -> HttpRespo
 
 
 class ClampedTableListView(TableListView):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _require_read(request)
+        return super().dispatch(request, *args, **kwargs)
+
     def get_table_kwargs(self) -> dict[str, Any]:
         # The rows-per-page comes from clamp_per_page() (via get_table_pagination); hide the raw
         # ?per_page= from django-tables2, which would otherwise use it unclamped.

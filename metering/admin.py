@@ -1,0 +1,57 @@
+"""Admin for usage: stored events, priced charge lines and the sessions still waiting for a
+price (with the reason), all read-only; large tables are never counted row by row."""
+
+from django.contrib import admin
+
+from accounts.admin import ReadOnlyAdmin
+
+from .models import Charge, UnratedEvent, UsageEvent
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "account_id", "license_id", "occurred_at", "received_at")
+    list_filter = ("type",)
+    search_fields = ("=event_id",)
+    ordering = ("-id",)
+
+
+@admin.register(UnratedEvent)
+class UnratedEventAdmin(ReadOnlyAdmin):
+    """Usage that could not be priced yet; the next poll after the price exists prices it."""
+
+    list_display = (
+        "usage_event_id",
+        "event_id",
+        "account",
+        "license",
+        "reason",
+        "first_seen_at",
+        "last_tried_at",
+    )
+    list_select_related = ("usage_event", "account", "license")
+    search_fields = ("reason", "=usage_event__event_id")
+
+    @admin.display(description="sender's event id")
+    def event_id(self, obj: UnratedEvent) -> str:
+        return obj.usage_event.event_id
+
+
+@admin.register(Charge)
+class ChargeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "start",
+        "license",
+        "billed_period",
+        "period",
+        "machine_id",
+        "machine_type",
+        "region",
+        "pool",
+        "license_type",
+        "cost",
+        "license_cost",
+    )
+    list_select_related = ("license",)
+    search_fields = ("=machine_id",)
+    ordering = ("-id",)
