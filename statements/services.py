@@ -515,8 +515,8 @@ def _clean_amount(value: Any, currency: str) -> Decimal:
         or isinstance(value, bool | float)
         or not amount.is_finite()
         or amount <= 0
-        or amount.as_tuple().exponent < -places
         or amount.adjusted() >= 14
+        or amount != amount.quantize(Decimal(1).scaleb(-places))
     ):
         raise ValidationError({"amount": [ERR_AMOUNT.format(places=places)]})
     return amount
