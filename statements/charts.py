@@ -78,7 +78,11 @@ def hourly_figure(metric: str, series: HourlySeries, currency: str) -> go.Figure
         layout=_layout(
             hovermode="x unified",
             xaxis={"type": "date", "showgrid": False},
-            yaxis={"title": {"text": "machines" if metric == "machines" else currency}},
+            yaxis={
+                "title": {"text": "machines" if metric == "machines" else currency},
+                "rangemode": "tozero",
+                **({"tickformat": ",d"} if metric == "machines" else {}),
+            },
         )
     )
     if metric == "machines":
