@@ -1,11 +1,12 @@
-"""Admin for usage: stored events, priced charge lines and the sessions still waiting for a
-price (with the reason), all read-only; large tables are never counted row by row."""
+"""Admin for usage: stored events and the sessions still waiting for a price (with the reason),
+read-only; large tables are never counted row by row. Priced lines are read on the statement
+pages and the API (their composite primary key keeps them out of the admin)."""
 
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 
-from .models import Charge, UnratedEvent, UsageEvent
+from .models import UnratedEvent, UsageEvent
 
 
 @admin.register(UsageEvent)
@@ -35,23 +36,3 @@ class UnratedEventAdmin(ReadOnlyAdmin):
     @admin.display(description="sender's event id")
     def event_id(self, obj: UnratedEvent) -> str:
         return obj.usage_event.event_id
-
-
-@admin.register(Charge)
-class ChargeAdmin(ReadOnlyAdmin):
-    list_display = (
-        "start",
-        "license",
-        "billed_period",
-        "period",
-        "machine_id",
-        "machine_type",
-        "region",
-        "pool",
-        "license_type",
-        "cost",
-        "license_cost",
-    )
-    list_select_related = ("license",)
-    search_fields = ("=machine_id",)
-    ordering = ("-id",)

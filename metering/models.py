@@ -99,7 +99,13 @@ class Charge(models.Model):
     `period` is the month the usage belongs to; `billed_period` the month of the statement that
     bills it: the same, unless that month was closed when the usage was priced, in which case the
     line is an adjustment on the then current month.
+
+    The primary key is the statement's order of lines (license, billed month, start) plus the
+    session, so one B-tree both keeps each session part priced once and pages a statement in
+    time order: index maintenance is what bounds pricing a million sessions.
     """
+
+    pk = models.CompositePrimaryKey("license", "billed_period", "start", "usage_event")
 
     usage_event = models.ForeignKey(
         UsageEvent,
@@ -127,19 +133,11 @@ class Charge(models.Model):
 
     objects = AppendOnlyQuerySet.as_manager()
 
-    class Meta:
-        # The one index besides the primary key: a statement's lines in time order.
-        indexes = [
-            models.Index(
-                fields=["license", "billed_period", "start", "id"], name="charge_statement_lines"
-            )
-        ]
-
     def __str__(self) -> str:
         return f"{self.machine_id} {self.start:%Y-%m-%d %H:%M} {self.cost}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None:
+        if not self._state.adding:
             raise TypeError("Charge lines are append-only.")
         super().save(*args, **kwargs)
 

@@ -89,6 +89,8 @@ def charges_rate(
     cursor = rating_lock()
     now = now or timezone.now()
     upto = max(upto, cursor.last_event_id)
+    if not rating_pending(cursor, upto):
+        return RatingResult(upto=upto)
     engine = engine or ("sql" if connection.vendor == "postgresql" else "python")
     rate = _rate_sql if engine == "sql" else _rate_python
     result = rate(
@@ -102,6 +104,11 @@ def charges_rate(
     result.unrated_events = UnratedEvent.objects.count()
     RatingCursor.objects.filter(name=CURSOR).update(last_event_id=upto, updated_at=now)
     return result
+
+
+def rating_pending(cursor: RatingCursor, upto: int) -> bool:
+    """Whether there is anything to price: sessions past the cursor, or sessions waiting."""
+    return upto > cursor.last_event_id or UnratedEvent.objects.exists()
 
 
 def priced_usage_since(
@@ -132,11 +139,14 @@ def _currency_places() -> dict[str, int]:
 
 # -- PostgreSQL: set-based ---------------------------------------------------------------------
 
-# The sessions to price, split at month boundaries, with the rates in force at each part's start.
-# Rate validity is [effective_from, next effective_from) per machine type and region (or default),
-# so each lookup is an equality hash join plus a range check on a handful of rows.
-_PARTS_SQL = """
-CREATE TEMPORARY TABLE rating_parts ON COMMIT DROP AS
+# Every session to price, split at month boundaries, with the rates in force at each part's
+# start and the rounded amounts, in one pass. Rate validity is [effective_from, next
+# effective_from) per machine type and region (or default), so each lookup is an equality hash
+# join plus a range check on a handful of rows. Amounts: seconds x rate / 3600 computed exactly
+# (numeric with 20 decimals) then rounded half up (PostgreSQL's round() on numeric rounds halves
+# away from zero; amounts are never negative). A part without a rate gets no amount.
+_LINES_SQL = """
+CREATE TEMPORARY TABLE rating_lines ON COMMIT DROP AS
 WITH machine_rates AS (
     SELECT r.machine_type_id, r.region_id, r.hourly_rate, r.effective_from AS valid_from,
            coalesce(lead(r.effective_from) OVER (
@@ -152,13 +162,13 @@ WITH machine_rates AS (
 ), sessions AS (
     SELECT e.id, e.account_id, e.license_id, e.occurred_at AS starts_at,
            e.occurred_at + e.duration_seconds * interval '1 second' AS ends_at,
-           e.machine_id, e.machine_type, e.region, e.pool, e.license_type, false AS retried
+           e.machine_id, e.machine_type, e.region, e.pool, e.license_type
     FROM metering_usageevent e
     WHERE e.id > %(after)s AND e.id <= %(upto)s AND e.type = 'machine_session'
     UNION ALL
     SELECT e.id, e.account_id, e.license_id, e.occurred_at,
            e.occurred_at + e.duration_seconds * interval '1 second',
-           e.machine_id, e.machine_type, e.region, e.pool, e.license_type, true
+           e.machine_id, e.machine_type, e.region, e.pool, e.license_type
     FROM metering_unratedevent u JOIN metering_usageevent e ON e.id = u.usage_event_id
 ), bounded AS (
     SELECT s.*, date_trunc('month', s.starts_at, 'UTC') AS first_month,
@@ -172,32 +182,48 @@ WITH machine_rates AS (
     SELECT b.*, m, greatest(b.starts_at, m), least(b.ends_at, m + interval '1 month')
     FROM bounded b, generate_series(b.first_month, b.last_month, interval '1 month') m
     WHERE b.first_month <> b.last_month
+), priced AS (
+    SELECT p.*, (p.month AT TIME ZONE 'UTC')::date AS period,
+           extract(epoch FROM p.part_end - p.part_start) AS seconds,
+           mt.id IS NOT NULL AS machine_type_known, lt.id IS NOT NULL AS license_type_known,
+           coalesce(rr.hourly_rate, dr.hourly_rate) AS machine_rate,
+           lr.hourly_rate AS license_rate, cur.places, c.first_open
+    FROM parts p
+    LEFT JOIN licenses_license li ON li.id = p.license_id
+    LEFT JOIN accounts_account a ON a.id = li.account_id
+    LEFT JOIN unnest(%(currencies)s::text[], %(places)s::int[]) AS cur(currency, places)
+         ON cur.currency = a.currency
+    LEFT JOIN unnest(%(cut_licenses)s::bigint[], %(cut_periods)s::date[])
+         AS c(license_id, first_open) ON c.license_id = p.license_id
+    LEFT JOIN licenses_machinetype mt ON mt.name = p.machine_type
+    LEFT JOIN licenses_region rg ON rg.name = p.region
+    LEFT JOIN licenses_licensetype lt ON lt.name = p.license_type
+    LEFT JOIN machine_rates rr ON rr.machine_type_id = mt.id AND rr.region_id = rg.id
+         AND p.part_start >= rr.valid_from AND p.part_start < rr.valid_to
+    LEFT JOIN machine_rates dr ON dr.machine_type_id = mt.id AND dr.region_id IS NULL
+         AND p.part_start >= dr.valid_from AND p.part_start < dr.valid_to
+    LEFT JOIN license_rates lr ON lr.license_type_id = lt.id
+         AND p.part_start >= lr.valid_from AND p.part_start < lr.valid_to
 )
-SELECT p.id, p.account_id, p.license_id, p.retried, p.part_start, p.part_end,
-       (p.month AT TIME ZONE 'UTC')::date AS period,
-       p.machine_id, p.machine_type, p.region, p.pool, p.license_type,
-       mt.id IS NOT NULL AS machine_type_known, lt.id IS NOT NULL AS license_type_known,
-       coalesce(rr.hourly_rate, dr.hourly_rate) AS machine_rate, lr.hourly_rate AS license_rate,
-       a.currency
-FROM parts p
-LEFT JOIN licenses_license li ON li.id = p.license_id
-LEFT JOIN accounts_account a ON a.id = li.account_id
-LEFT JOIN licenses_machinetype mt ON mt.name = p.machine_type
-LEFT JOIN licenses_region rg ON rg.name = p.region
-LEFT JOIN licenses_licensetype lt ON lt.name = p.license_type
-LEFT JOIN machine_rates rr ON rr.machine_type_id = mt.id AND rr.region_id = rg.id
-     AND p.part_start >= rr.valid_from AND p.part_start < rr.valid_to
-LEFT JOIN machine_rates dr ON dr.machine_type_id = mt.id AND dr.region_id IS NULL
-     AND p.part_start >= dr.valid_from AND p.part_start < dr.valid_to
-LEFT JOIN license_rates lr ON lr.license_type_id = lt.id
-     AND p.part_start >= lr.valid_from AND p.part_start < lr.valid_to
+SELECT id AS usage_event_id, account_id, license_id, part_start = starts_at AS first_part,
+       CASE WHEN first_open IS NOT NULL AND period < first_open
+            THEN %(current_period)s::date ELSE period END AS billed_period,
+       period, part_start AS start, part_end - part_start AS duration,
+       machine_id, machine_type, region, pool, license_type,
+       machine_type_known, license_type_known, places, machine_rate, license_rate,
+       round((seconds * machine_rate)::numeric(38, 20) / 3600, places) AS cost,
+       round((seconds * license_rate)::numeric(38, 20) / 3600, places) AS license_cost
+FROM priced
+ORDER BY license_id, billed_period, start
 """
 
-# Sessions with a part that cannot be priced: none of their parts is billed yet.
+# Sessions with a part that cannot be priced (none of their parts is billed yet), with the
+# reason the earliest such part gives.
 _UNPRICED_SQL = """
 CREATE TEMPORARY TABLE rating_unpriced ON COMMIT DROP AS
-SELECT DISTINCT ON (id) id, account_id, license_id, retried, concat_ws('; ',
-    CASE WHEN currency IS NULL THEN %(unknown_license)s END,
+SELECT DISTINCT ON (usage_event_id) usage_event_id, account_id, license_id, region, pool,
+    concat_ws('; ',
+    CASE WHEN places IS NULL THEN %(unknown_license)s END,
     CASE WHEN NOT machine_type_known
              THEN replace(%(unknown_machine_type)s, '{name}', machine_type)
          WHEN machine_rate IS NULL
@@ -207,69 +233,57 @@ SELECT DISTINCT ON (id) id, account_id, license_id, retried, concat_ws('; ',
          WHEN license_rate IS NULL
              THEN replace(replace(%(no_license_rate)s, '{at}', at), '{name}', license_type) END
 ) AS reason
-FROM rating_parts,
-     LATERAL (SELECT to_char(part_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"') AS at) t
-WHERE currency IS NULL OR machine_rate IS NULL OR license_rate IS NULL
-ORDER BY id, part_start
+FROM rating_lines,
+     LATERAL (SELECT to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"') AS at) t
+WHERE places IS NULL OR machine_rate IS NULL OR license_rate IS NULL
+ORDER BY usage_event_id, start
 """
 
-# Priced lines, inserted in index order (a sorted insert keeps B-tree maintenance sequential).
-# Amounts: seconds x rate / 3600 computed exactly (numeric with 20 decimals) then rounded half
-# up (PostgreSQL's round() on numeric rounds halves away from zero; amounts are never negative).
-_CHARGES_SQL = """
-CREATE TEMPORARY TABLE rating_lines ON COMMIT DROP AS
-SELECT p.id AS usage_event_id, p.license_id,
-       CASE WHEN c.first_open IS NOT NULL AND p.period < c.first_open
-            THEN %(current_period)s::date ELSE p.period END AS billed_period,
-       p.period, p.part_start AS start, p.part_end - p.part_start AS duration,
-       p.machine_id, p.machine_type, p.region, p.pool, p.license_type,
-       p.machine_rate, p.license_rate,
-       round((extract(epoch FROM p.part_end - p.part_start) * p.machine_rate)::numeric(38, 20)
-             / 3600, cur.places) AS cost,
-       round((extract(epoch FROM p.part_end - p.part_start) * p.license_rate)::numeric(38, 20)
-             / 3600, cur.places) AS license_cost
-FROM rating_parts p
-JOIN unnest(%(currencies)s::text[], %(places)s::int[]) AS cur(currency, places)
-     ON cur.currency = p.currency
-LEFT JOIN unnest(%(cut_licenses)s::bigint[], %(cut_periods)s::date[]) AS c(license_id, first_open)
-     ON c.license_id = p.license_id
-WHERE NOT EXISTS (SELECT 1 FROM rating_unpriced u WHERE u.id = p.id)
-"""
-
-_INSERT_CHARGES_SQL = """
-INSERT INTO metering_charge (usage_event_id, license_id, billed_period, period, start, duration,
-    machine_id, machine_type, region, pool, license_type, machine_rate, license_rate,
-    cost, license_cost)
-SELECT usage_event_id, license_id, billed_period, period, start, duration,
-    machine_id, machine_type, region, pool, license_type, machine_rate, license_rate,
-    cost, license_cost
-FROM rating_lines ORDER BY license_id, billed_period, start
-"""
-
-_ROLLUP_SQL = """
+# The priced lines go in in the order rating_lines was written, which is index order, so B-tree
+# maintenance stays sequential; the rollups take what the insert returns, so the lines are read
+# once.
+_INSERT_SQL = """
+WITH inserted AS (
+    INSERT INTO metering_charge (usage_event_id, license_id, billed_period, period, start,
+        duration, machine_id, machine_type, region, pool, license_type, machine_rate,
+        license_rate, cost, license_cost)
+    SELECT usage_event_id, license_id, billed_period, period, start, duration, machine_id,
+           machine_type, region, pool, license_type, machine_rate, license_rate, cost,
+           license_cost
+    FROM rating_lines l
+    WHERE NOT EXISTS (SELECT 1 FROM rating_unpriced u WHERE u.usage_event_id = l.usage_event_id)
+    RETURNING license_id, billed_period, period, pool, machine_type, region, license_type,
+              duration, cost, license_cost
+)
 INSERT INTO metering_chargerollup AS r (license_id, billed_period, period, pool, machine_type,
     region, license_type, duration, cost, license_cost, lines)
 SELECT license_id, billed_period, period, pool, machine_type, region, license_type,
        sum(duration), sum(cost), sum(license_cost), count(*)
-FROM rating_lines
+FROM inserted
 GROUP BY license_id, billed_period, period, pool, machine_type, region, license_type
 ON CONFLICT (license_id, billed_period, period, pool, machine_type, region, license_type)
 DO UPDATE SET duration = r.duration + excluded.duration, cost = r.cost + excluded.cost,
     license_cost = r.license_cost + excluded.license_cost, lines = r.lines + excluded.lines
-RETURNING license_id, billed_period
+RETURNING license_id, billed_period, region, pool
+"""
+
+_COUNT_SQL = """
+SELECT count(*) FILTER (WHERE first_part), count(*) FROM rating_lines l
+WHERE NOT EXISTS (SELECT 1 FROM rating_unpriced u WHERE u.usage_event_id = l.usage_event_id)
 """
 
 _QUEUE_SQL = """
 INSERT INTO metering_unratedevent AS q (usage_event_id, account_id, license_id, reason,
     first_seen_at, last_tried_at)
-SELECT id, account_id, license_id, reason, %(now)s, %(now)s FROM rating_unpriced
+SELECT usage_event_id, account_id, license_id, reason, %(now)s, %(now)s FROM rating_unpriced
 ON CONFLICT (usage_event_id) DO UPDATE SET reason = excluded.reason,
     last_tried_at = excluded.last_tried_at
 """
 
+# Every waiting session was tried again above: those not unpriced now have been priced.
 _DEQUEUE_SQL = """
 DELETE FROM metering_unratedevent q
-WHERE q.usage_event_id IN (SELECT DISTINCT usage_event_id FROM rating_lines)
+WHERE NOT EXISTS (SELECT 1 FROM rating_unpriced u WHERE u.usage_event_id = q.usage_event_id)
 """
 
 
@@ -293,35 +307,31 @@ def _rate_sql(
         "no_license_rate": REASON_NO_LICENSE_RATE,
     }
     result = RatingResult()
+    regions: set[str] = set()
+    pools: set[str] = set()
     with connection.cursor() as cursor:
         # Big sorts and hash joins in memory; JIT compilation costs more than it saves here.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute(_PARTS_SQL, params)
+        cursor.execute(_LINES_SQL, params)
         cursor.execute(_UNPRICED_SQL, params)
-        cursor.execute(_CHARGES_SQL, params)
-        cursor.execute(_INSERT_CHARGES_SQL)
-        result.lines = cursor.rowcount
-        cursor.execute(_ROLLUP_SQL)
-        result.touched = set(cursor.fetchall())
+        cursor.execute(_INSERT_SQL)
+        for license_id, billed_period, region, pool in cursor.fetchall():
+            result.touched.add((license_id, billed_period))
+            regions.add(region)
+            pools.add(pool)
+        cursor.execute(_COUNT_SQL)
+        result.rated_events, result.lines = cursor.fetchone()
         cursor.execute(_QUEUE_SQL, params)
         cursor.execute(_DEQUEUE_SQL)
-        cursor.execute("SELECT count(DISTINCT usage_event_id) FROM rating_lines")
-        result.rated_events = cursor.fetchone()[0]
-        # Regions and pools are created the first time usage names them.
-        cursor.execute(
-            "INSERT INTO licenses_region (name, created_at)"
-            " SELECT DISTINCT region, %(now)s FROM rating_parts WHERE region <> ''"
-            " ON CONFLICT (name) DO NOTHING",
-            params,
-        )
-        cursor.execute(
-            "INSERT INTO licenses_pool (name, created_at)"
-            " SELECT DISTINCT pool, %(now)s FROM rating_parts WHERE pool <> ''"
-            " ON CONFLICT (name) DO NOTHING",
-            params,
-        )
-        cursor.execute("DROP TABLE rating_lines, rating_unpriced, rating_parts")
+        cursor.execute("SELECT DISTINCT region, pool FROM rating_unpriced")
+        for region, pool in cursor.fetchall():
+            regions.add(region)
+            pools.add(pool)
+        cursor.execute("DROP TABLE rating_unpriced, rating_lines")
+    # Regions and pools are created the first time usage names them.
+    regions_ensure(regions)
+    pools_ensure(pools)
     return result
 
 

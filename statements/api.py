@@ -144,7 +144,7 @@ class StatementView(APIView):
 
 
 class LinePagination(CursorPagination):
-    ordering = ("start", "id")
+    ordering = ("start", "usage_event_id")
     page_size = 1000
     page_size_query_param = "page_size"
     max_page_size = 10_000

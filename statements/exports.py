@@ -56,7 +56,7 @@ COPY (
            to_char(period, 'YYYY-MM')
     FROM metering_charge
     WHERE license_id = %(license)s AND billed_period = %(period)s
-    ORDER BY start, id
+    ORDER BY start, usage_event_id
 ) TO STDOUT WITH (FORMAT csv, HEADER false)
 """.format(  # noqa: S608 - the placeholders are our own column names
     **{

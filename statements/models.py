@@ -51,8 +51,13 @@ class Statement(models.Model):
     previous month's ending balance (0 for the first)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="statements")
-    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="statements")
+    # No single-column indexes: (account, period) and (license, period) below lead with them.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="statements", db_index=False
+    )
+    license = models.ForeignKey(
+        License, on_delete=models.PROTECT, related_name="statements", db_index=False
+    )
     period = models.DateField(help_text="First day of the month.")
     status = models.CharField(
         max_length=10, choices=StatementStatus.choices, default=StatementStatus.OPEN
@@ -122,8 +127,12 @@ class Credit(models.Model):
     month it is credited in."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
-    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="credits")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="credits", db_index=False
+    )
+    license = models.ForeignKey(
+        License, on_delete=models.PROTECT, related_name="credits", db_index=False
+    )
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="credits")
     amount = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
     credited_at = models.DateTimeField()

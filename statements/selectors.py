@@ -60,7 +60,7 @@ def statement_months(license: License) -> list[tuple[date, str]]:
 def statement_lines(statement: Statement) -> QuerySet[Charge]:
     return Charge.objects.filter(
         license_id=statement.license_id, billed_period=statement.period
-    ).order_by("start", "id")
+    ).order_by("start", "usage_event_id")
 
 
 def statement_credits(statement: Statement) -> QuerySet[Credit]:

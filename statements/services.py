@@ -27,7 +27,7 @@ from accounts.scoping import SYSTEM, Actor
 from licenses.models import License, LicenseStatus
 from metering.models import Charge, ChargeRollup
 from metering.periods import format_period, month_of, months_between, next_month, previous_month
-from metering.rating import RatingResult, charges_rate, rating_lock
+from metering.rating import RatingResult, charges_rate, rating_lock, rating_pending
 from metering.services import committed_watermark
 
 from .models import Credit, Statement, StatementStatus
@@ -79,6 +79,49 @@ def _lock_open_statements(license_ids: Iterable[int]) -> None:
 # -- Statement runs -----------------------------------------------------------------------------
 
 
+# The months each wanted license lacks, made in one statement: from its first statement (or
+# its creation month, or the earliest wanted month) to the latest wanted one, never before a
+# closed first statement, skipping the run it already has.
+_ENSURE_SQL = """
+WITH wanted AS (
+    SELECT license_id, min(period) AS lo, max(period) AS hi
+    FROM ({wanted}) AS w(license_id, period)
+    GROUP BY license_id
+), spans AS (
+    SELECT license_id, min(period) AS first, max(period) AS last,
+           min(period) FILTER (WHERE status = 'open') AS first_open
+    FROM statements_statement WHERE license_id IN (SELECT license_id FROM wanted)
+    GROUP BY license_id
+), ranges AS (
+    SELECT w.license_id, li.account_id, a.currency, s.first, s.last,
+           CASE WHEN s.license_id IS NULL
+                    THEN least(w.lo, date_trunc('month', li.created_at, 'UTC')::date)
+                WHEN s.first_open = s.first THEN least(s.first, w.lo)
+                ELSE s.first END AS lo,
+           greatest(w.hi, s.last) AS hi
+    FROM wanted w
+    JOIN licenses_license li ON li.id = w.license_id
+    JOIN accounts_account a ON a.id = li.account_id
+    LEFT JOIN spans s ON s.license_id = w.license_id
+)
+INSERT INTO statements_statement (uuid, account_id, license_id, period, status, currency,
+    starting_balance, total_credits, license_charges, machine_charges, ending_balance,
+    line_count, usage, revision, created_at, updated_at)
+SELECT gen_random_uuid(), r.account_id, r.license_id, m::date, 'open', r.currency,
+       0, 0, 0, 0, 0, 0, interval '0', 0, %(now)s, %(now)s
+FROM ranges r, generate_series(r.lo, r.hi, interval '1 month') m
+WHERE r.first IS NULL OR m::date < r.first OR m::date > r.last
+ON CONFLICT (license_id, period) DO NOTHING
+"""
+_WANTED_LISTED = "SELECT * FROM unnest(%(licenses)s::bigint[], %(periods)s::date[])"
+# At the close: every active license, and every license with an open statement, through the
+# current month (so balances carry forward even in months without usage).
+_WANTED_AT_CLOSE = """
+SELECT id, %(current)s::date FROM licenses_license WHERE status = 'active'
+UNION SELECT license_id, %(current)s::date FROM statements_statement WHERE status = 'open'
+"""
+
+
 def statements_ensure(*, wanted: Mapping[int, Iterable[date]], now: datetime) -> int:
     """Make sure each license has statements through each wanted month, keeping its months
     contiguous: from its first statement (or its creation month) to the latest wanted one. A
@@ -86,6 +129,18 @@ def statements_ensure(*, wanted: Mapping[int, Iterable[date]], now: datetime) ->
     wanted = {license_id: set(periods) for license_id, periods in wanted.items() if periods}
     if not wanted:
         return 0
+    if _use_sql():
+        pairs = [(license_id, period) for license_id, ps in wanted.items() for period in ps]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _ENSURE_SQL.format(wanted=_WANTED_LISTED),
+                {
+                    "licenses": [p[0] for p in pairs],
+                    "periods": [p[1] for p in pairs],
+                    "now": now,
+                },
+            )
+            return cursor.rowcount
     spans = {
         row["license_id"]: row
         for row in Statement.objects.filter(license_id__in=wanted)
@@ -159,14 +214,20 @@ _BALANCES_SQL = """
 UPDATE statements_statement s
 SET starting_balance = c.anchor + c.running - c.delta, ending_balance = c.anchor + c.running
 FROM (
-    SELECT o.id, o.total_credits - o.license_charges - o.machine_charges AS delta,
-           sum(o.total_credits - o.license_charges - o.machine_charges)
-               OVER (PARTITION BY o.license_id ORDER BY o.period) AS running,
-           coalesce((SELECT p.ending_balance FROM statements_statement p
-                     WHERE p.license_id = o.license_id AND p.status = 'closed'
-                     ORDER BY p.period DESC LIMIT 1), 0) AS anchor
-    FROM statements_statement o
-    WHERE o.status = 'open' AND o.license_id = ANY(%(licenses)s)
+    SELECT o.id, o.delta, o.running, coalesce(a.ending_balance, 0) AS anchor
+    FROM (
+        SELECT id, license_id, total_credits - license_charges - machine_charges AS delta,
+               sum(total_credits - license_charges - machine_charges)
+                   OVER (PARTITION BY license_id ORDER BY period) AS running
+        FROM statements_statement
+        WHERE status = 'open' AND license_id = ANY(%(licenses)s)
+    ) o
+    LEFT JOIN (
+        SELECT DISTINCT ON (license_id) license_id, ending_balance
+        FROM statements_statement
+        WHERE status = 'closed' AND license_id = ANY(%(licenses)s)
+        ORDER BY license_id, period DESC
+    ) a ON a.license_id = o.license_id
 ) c
 WHERE s.id = c.id
   AND (s.starting_balance <> c.anchor + c.running - c.delta
@@ -298,7 +359,9 @@ def statements_poll(*, now: datetime | None = None, engine: str | None = None) -
     upto = committed_watermark()  # before the transaction: it briefly waits for ingest commits
     now = now or timezone.now()
     with transaction.atomic():
-        rating_lock()
+        cursor = rating_lock()
+        if not rating_pending(cursor, upto):
+            return PollResult(rating=RatingResult(upto=cursor.last_event_id))
         rating = charges_rate(
             upto=upto,
             cutoffs=first_open_periods(),
@@ -348,17 +411,21 @@ SET machine_charges = f.cost, license_charges = f.license_cost, line_count = f.l
 FROM (
     SELECT o.id, coalesce(l.cost, 0) AS cost, coalesce(l.license_cost, 0) AS license_cost,
            coalesce(l.lines, 0) AS lines, coalesce(l.usage, interval '0') AS usage,
-           coalesce((SELECT sum(c.amount) FROM statements_credit c
-                     WHERE c.statement_id = o.id), 0) AS credits,
-           coalesce((SELECT p.ending_balance FROM statements_statement p
-                     WHERE p.license_id = o.license_id AND p.period < o.period
-                     ORDER BY p.period DESC LIMIT 1), 0) AS starting
+           coalesce(c.amount, 0) AS credits, coalesce(p.ending_balance, 0) AS starting
     FROM statements_statement o
     LEFT JOIN (
         SELECT license_id, sum(cost) AS cost, sum(license_cost) AS license_cost,
                count(*) AS lines, sum(duration) AS usage
         FROM metering_charge WHERE billed_period = %(period)s GROUP BY license_id
     ) l ON l.license_id = o.license_id
+    LEFT JOIN (
+        SELECT c.statement_id, sum(c.amount) AS amount
+        FROM statements_credit c JOIN statements_statement cs ON cs.id = c.statement_id
+        WHERE cs.period = %(period)s GROUP BY c.statement_id
+    ) c ON c.statement_id = o.id
+    -- Runs are contiguous: the previous statement is last month's.
+    LEFT JOIN statements_statement p
+           ON p.license_id = o.license_id AND p.period = %(previous)s
     WHERE o.period = %(period)s AND o.status = 'open'
 ) f
 WHERE s.id = f.id
@@ -420,6 +487,12 @@ def close_period_check(through: date | None, now: datetime) -> date:
 def _ensure_runs_through(current: date, now: datetime) -> int:
     """Every active license, and every license with an open statement, gets statements through
     the current month, so balances carry forward even in months without usage."""
+    if _use_sql():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _ENSURE_SQL.format(wanted=_WANTED_AT_CLOSE), {"current": current, "now": now}
+            )
+            return cursor.rowcount
     active = License.objects.filter(status=LicenseStatus.ACTIVE).values_list("id", flat=True)
     with_open = Statement.objects.filter(status=StatementStatus.OPEN).values_list(
         "license_id", flat=True
@@ -428,13 +501,25 @@ def _ensure_runs_through(current: date, now: datetime) -> int:
     return statements_ensure(wanted=wanted, now=now)
 
 
+_LOCK_CLOSING_SQL = """
+SELECT id FROM statements_statement
+WHERE status = 'open' AND license_id IN (
+    SELECT license_id FROM statements_statement WHERE period = %(period)s AND status = 'open'
+)
+ORDER BY id FOR UPDATE
+"""
+
+
 def _close_period(period: date, now: datetime) -> int:
     closing = Statement.objects.filter(period=period, status=StatementStatus.OPEN)
     license_ids = list(closing.values_list("license_id", flat=True))
-    _lock_open_statements(license_ids)
     if _use_sql():
         with connection.cursor() as cursor:
-            cursor.execute(_CLOSE_SQL, {"period": period, "now": now})
+            # The licenses' open statements, in id order like every writer (see the top).
+            cursor.execute(_LOCK_CLOSING_SQL, {"period": period})
+            cursor.execute(
+                _CLOSE_SQL, {"period": period, "previous": previous_month(period), "now": now}
+            )
             closed = cursor.rowcount
     else:
         closed = _close_period_python(period, now)
@@ -460,13 +545,11 @@ def _close_period_python(period: date, now: datetime) -> int:
         "statement_id", "amount"
     ):
         credits[statement_id] += amount
-    # The latest earlier statement of each license (the run is contiguous: last month's).
+    # Runs are contiguous: the previous statement is last month's.
     previous = dict(
         Statement.objects.filter(
-            license_id__in=[s.license_id for s in statements], period__lt=period
-        )
-        .order_by("license_id", "period")
-        .values_list("license_id", "ending_balance")
+            license_id__in=[s.license_id for s in statements], period=previous_month(period)
+        ).values_list("license_id", "ending_balance")
     )
     for statement in statements:
         cost, license_cost, count, usage = lines[statement.license_id]

@@ -47,8 +47,10 @@ CREATE TRIGGER credit_of_closed_statement
 
 CREATE FUNCTION usage_of_closed_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- Hashes the (few) closed statements and probes them with the changed rows; with no
+    -- closed statement at all the probe never runs.
     IF EXISTS (
-        SELECT 1 FROM (SELECT DISTINCT license_id, billed_period FROM changed) c
+        SELECT 1 FROM changed c
         JOIN statements_statement s
           ON s.license_id = c.license_id AND s.period = c.billed_period
         WHERE s.status = 'closed'

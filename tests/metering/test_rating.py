@@ -23,7 +23,7 @@ NOW = at("2026-05-20 12:00")
 
 def lines() -> list[tuple]:
     return list(
-        Charge.objects.order_by("start", "id").values_list(
+        Charge.objects.order_by("start", "usage_event_id").values_list(
             "usage_event__event_id",
             "period",
             "billed_period",
