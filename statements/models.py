@@ -79,7 +79,7 @@ class Statement(models.Model):
     objects = StatementQuerySet.as_manager()
 
     class Meta:
-        ordering = ["license", "-period"]
+        ordering = ["license_id", "-period"]
         constraints = [
             models.UniqueConstraint(fields=["license", "period"], name="one_statement_per_month"),
             models.CheckConstraint(

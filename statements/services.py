@@ -108,8 +108,14 @@ INSERT INTO statements_statement (uuid, account_id, license_id, period, status, 
     starting_balance, total_credits, license_charges, machine_charges, ending_balance,
     line_count, usage, revision, created_at, updated_at)
 SELECT gen_random_uuid(), r.account_id, r.license_id, m::date, 'open', r.currency,
-       0, 0, 0, 0, 0, 0, interval '0', 0, %(now)s, %(now)s
-FROM ranges r, generate_series(r.lo, r.hi, interval '1 month') m
+       b.balance, 0, 0, 0, b.balance, 0, interval '0', 0, %(now)s, %(now)s
+FROM ranges r
+-- A month added after the run starts (and ends) with its last balance: nothing happened in it.
+LEFT JOIN statements_statement ls ON ls.license_id = r.license_id AND ls.period = r.last
+CROSS JOIN generate_series(r.lo, r.hi, interval '1 month') m
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN m::date > r.last THEN ls.ending_balance ELSE 0 END AS balance
+) b
 WHERE r.first IS NULL OR m::date < r.first OR m::date > r.last
 ON CONFLICT (license_id, period) DO NOTHING
 """

@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "ordering": ["license", "-period"],
+                "ordering": ["license_id", "-period"],
             },
         ),
         migrations.CreateModel(
