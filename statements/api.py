@@ -60,6 +60,21 @@ def credit_data(credit: Credit, currency: str) -> dict[str, Any]:
     }
 
 
+class CreditSerializer(serializers.Serializer):
+    """A credit (transaction) as the API shows it."""
+
+    id = serializers.UUIDField()
+    license = serializers.UUIDField()
+    amount = serializers.CharField(help_text="In the license's currency, e.g. '20.00'.")
+    credited_at = serializers.DateTimeField()
+    invoice_number = serializers.CharField()
+    invoice_date = serializers.DateField()
+    period = serializers.CharField(help_text="The statement month it counts on, YYYY-MM.")
+
+    def to_representation(self, credit: Credit) -> dict[str, Any]:
+        return credit_data(credit, credit.statement.currency)
+
+
 def statement_data(statement: Statement) -> dict[str, Any]:
     currency = statement.currency
 
@@ -119,7 +134,7 @@ _STATEMENT = inline_serializer(
         "id": serializers.UUIDField(),
         "license": serializers.UUIDField(),
         "period": serializers.CharField(),
-        "status": serializers.ChoiceField(choices=["open", "closed"]),
+        "status": serializers.CharField(help_text="open or closed"),
         "currency": serializers.CharField(),
         "starting_balance": serializers.CharField(),
         "total_credits": serializers.CharField(),
@@ -150,7 +165,19 @@ class LinePagination(CursorPagination):
     max_page_size = 10_000
 
 
-class MachineUsageSerializer(serializers.BaseSerializer):
+class MachineUsageSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    duration_seconds = serializers.CharField(help_text="Exact seconds, e.g. '5400' or '59.5'.")
+    machine_id = serializers.CharField()
+    region = serializers.CharField()
+    pool = serializers.CharField()
+    machine_type = serializers.CharField()
+    license_type = serializers.CharField()
+    cost = serializers.CharField()
+    license_cost = serializers.CharField()
+    usage_month = serializers.CharField()
+    adjustment = serializers.BooleanField(help_text="Late usage of an earlier, closed month.")
+
     def to_representation(self, line: Charge) -> dict[str, Any]:
         currency = self.context["currency"]
         return {
@@ -194,17 +221,19 @@ class CreditInputSerializer(serializers.Serializer):
 
 
 class LicenseCreditsView(APIView):
-    @extend_schema(summary="Credits of a license, newest first")
+    @extend_schema(
+        responses=CreditSerializer(many=True), summary="Credits of a license, newest first"
+    )
     def get(self, request: Request, license_id: str) -> Response:
         license = _license(request, license_id)
         credits = license.credits.select_related("license", "statement").order_by(
             "-credited_at", "-id"
         )
-        currency = license.account.currency
-        return Response([credit_data(c, currency) for c in credits])
+        return Response(CreditSerializer(credits, many=True).data)
 
     @extend_schema(
         request=CreditInputSerializer,
+        responses={201: CreditSerializer, 200: CreditSerializer},
         summary="Credit a license (finance or admin key); the same invoice again is a no-op",
     )
     def post(self, request: Request, license_id: str) -> Response:
@@ -218,7 +247,7 @@ class LicenseCreditsView(APIView):
         )
         credit = Credit.objects.select_related("license", "statement").get(pk=credit.pk)
         return Response(
-            credit_data(credit, credit.statement.currency),
+            CreditSerializer(credit).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -228,13 +257,10 @@ class TransactionsView(generics.ListAPIView):
 
     filter_backends = [DjangoFilterBackend]
     filterset_class = TransactionApiFilter
+    serializer_class = CreditSerializer
 
     def get_queryset(self) -> QuerySet[Credit]:
         return selectors.transactions_for(self.request.user, None)
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([credit_data(c, c.statement.currency) for c in page])
 
     @extend_schema(
         summary="Credits (transactions) of the licenses the caller may see",
@@ -246,6 +272,23 @@ class TransactionsView(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+class BalanceSerializer(serializers.Serializer):
+    """One license's month: start balance, credits, charges, ending balance."""
+
+    license = serializers.UUIDField()
+    license_name = serializers.CharField()
+    period = serializers.CharField()
+    status = serializers.CharField(help_text="open or closed")
+    currency = serializers.CharField()
+    starting_balance = serializers.CharField()
+    total_credits = serializers.CharField()
+    total_charges = serializers.CharField()
+    ending_balance = serializers.CharField()
+
+    def to_representation(self, statement: Statement) -> dict[str, Any]:
+        return balance_data(statement)
 
 
 def balance_data(statement: Statement) -> dict[str, Any]:
@@ -266,6 +309,8 @@ def balance_data(statement: Statement) -> dict[str, Any]:
 class BalancesView(generics.ListAPIView):
     """A row per license per month: start balance, credits, charges, ending balance."""
 
+    serializer_class = BalanceSerializer
+
     def get_queryset(self) -> QuerySet[Statement]:
         return selectors.balances_for(self.request.user, None)
 
@@ -282,7 +327,7 @@ class BalancesView(generics.ListAPIView):
                     errors[outside] = errors.pop(inside)
             raise ValidationError(errors)
         page = self.paginate_queryset(filterset.qs)
-        return self.get_paginated_response([balance_data(s) for s in page])
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         summary="Balances per license and month",

@@ -285,3 +285,20 @@ class ListApiTests(ApiWorld):
         )
         self.assertEqual(self.api("get", url, self.outsider_key).json()["count"], 2)
         self.assertEqual(self.api("get", url, self.ingest_key).status_code, 403)
+
+
+class SchemaTests(ApiWorld):
+    def test_every_statement_endpoint_is_in_the_openapi_schema(self) -> None:
+        self.login(self.staff)
+        schema = self.client.get(reverse("api-schema"), HTTP_ACCEPT="application/json").json()
+        for path in (
+            "/api/v1/licenses/{license_id}/statements/{month}",
+            "/api/v1/licenses/{license_id}/statements/{month}/machine-usage",
+            "/api/v1/licenses/{license_id}/credits",
+            "/api/v1/transactions",
+            "/api/v1/balances",
+            "/api/v1/license-types",
+            "/api/v1/machine-types/{machine_type_id}/rates",
+            "/api/v1/licenses",
+        ):
+            self.assertIn(path, schema["paths"])
