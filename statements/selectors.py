@@ -6,13 +6,10 @@ its credits, its cached charts and one page of lines, whatever the number of lin
 """
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -146,80 +143,80 @@ class HourlySeries:
     by: dict[str, dict[str, list[float]]]
 
 
-# Lines of the month, each spread over the hours it touches (epoch arithmetic in float8: this
-# is a chart, not a document).
-_HOURLY_SQL = """
-SELECT hr, pool, machine_type, region,
-       sum(coalesce(rate * (least(e, (hr + 1) * 3600::float8) - greatest(s, hr * 3600::float8)),
-                    0)) AS cost,
-       count(*) AS machines
-FROM (
-    SELECT extract(epoch FROM start)::float8 AS s,
-           extract(epoch FROM start + duration)::float8 AS e,
-           (cost + license_cost)::float8 / nullif(extract(epoch FROM duration)::float8, 0) AS rate,
-           pool, machine_type, region
-    FROM metering_charge
-    WHERE license_id = %(license)s AND billed_period = %(period)s AND period = %(period)s
-) l,
-generate_series(floor(s / 3600)::bigint,
-                greatest(floor(s / 3600)::bigint, ceil(e / 3600)::bigint - 1)) hr
-GROUP BY hr, pool, machine_type, region
-"""
+class _Spread:
+    """An hourly series filled line by line in constant time per line: a line's first and last
+    hours get their share directly, the full hours between get it through a difference array
+    that one prefix sum resolves at the end."""
+
+    __slots__ = ("direct", "ramp")
+
+    def __init__(self, hours: int) -> None:
+        self.direct = [0.0] * (hours + 1)
+        self.ramp = [0.0] * (hours + 1)
+
+    def add(self, first: int, last: int, start: float, end: float, amount: float) -> None:
+        if first == last:
+            self.direct[first] += amount
+            return
+        rate = amount / (end - start)
+        self.direct[first] += rate * ((first + 1) * SECONDS_PER_HOUR - start)
+        self.direct[last] += rate * (end - last * SECONDS_PER_HOUR)
+        if last > first + 1:
+            self.ramp[first + 1] += rate * SECONDS_PER_HOUR
+            self.ramp[last] -= rate * SECONDS_PER_HOUR
+
+    def values(self, hours: int) -> list[float]:
+        values, running = [], 0.0
+        for hour in range(hours):
+            running += self.ramp[hour]
+            values.append(running + self.direct[hour])
+        return values
 
 
-def _hourly_cells_sql(statement: Statement) -> Iterable[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(_HOURLY_SQL, {"license": statement.license_id, "period": statement.period})
-        yield from cursor.fetchall()
-
-
-def _hourly_cells_python(statement: Statement) -> Iterable[tuple]:
-    cells: dict[tuple, list] = defaultdict(lambda: [0.0, 0])
-    lines = statement_lines(statement).filter(period=statement.period)
+def _spread_lines(statement: Statement, count: int, base: float) -> tuple:
+    total = _Spread(count)
+    running = [0] * (count + 1)
+    spreads: dict[str, dict[str, _Spread]] = {"pool": {}, "machine_type": {}, "region": {}}
+    lines = statement_lines(statement).filter(period=statement.period).order_by()
     for start, duration, cost, license_cost, pool, machine_type, region in lines.values_list(
         "start", "duration", "cost", "license_cost", "pool", "machine_type", "region"
-    ).iterator(chunk_size=5000):
-        s = start.timestamp()
-        seconds = duration.total_seconds()
-        e = s + seconds
-        rate = float(cost + license_cost) / seconds if seconds else None
-        first = math.floor(s / SECONDS_PER_HOUR)
-        last = max(first, math.ceil(e / SECONDS_PER_HOUR) - 1)
-        for hr in range(first, last + 1):
-            cell = cells[(hr, pool, machine_type, region)]
-            if rate is not None:
-                cell[0] += rate * (
-                    min(e, (hr + 1) * SECONDS_PER_HOUR) - max(s, hr * SECONDS_PER_HOUR)
-                )
-            cell[1] += 1
-    return [(*key, *value) for key, value in cells.items()]
+    ).iterator(chunk_size=10_000):
+        s = start.timestamp() - base
+        e = s + duration.total_seconds()
+        first_hour = min(max(int(s // SECONDS_PER_HOUR), 0), count - 1)
+        last_hour = min(max(first_hour, math.ceil(e / SECONDS_PER_HOUR) - 1), count - 1)
+        running[first_hour] += 1
+        running[last_hour + 1] -= 1
+        amount = float(cost + license_cost)
+        if amount == 0 or e <= s:
+            continue
+        total.add(first_hour, last_hour, s, e, amount)
+        for dimension, key in (("pool", pool), ("machine_type", machine_type), ("region", region)):
+            spread = spreads[dimension].get(key)
+            if spread is None:
+                spread = spreads[dimension][key] = _Spread(count)
+            spread.add(first_hour, last_hour, s, e, amount)
+    return total, running, spreads
 
 
 def hourly_series(statement: Statement) -> HourlySeries:
-    """Compute the series from the statement's lines (PostgreSQL in SQL, else in Python)."""
+    """The month's hourly series from the statement's lines, in one pass with constant work a
+    line. (Measured: faster than expanding every line into its hours in SQL.)"""
     first = month_start(statement.period)
     count = int((month_start(next_month(statement.period)) - first).total_seconds() // 3600)
-    base = int(first.timestamp() // SECONDS_PER_HOUR)
-    cost, machines = [0.0] * count, [0] * count
-    by: dict[str, dict[str, list[float]]] = {"pool": {}, "machine_type": {}, "region": {}}
-    cells = (
-        _hourly_cells_sql(statement)
-        if connection.vendor == "postgresql"
-        else _hourly_cells_python(statement)
-    )
-    for hr, pool, machine_type, region, cell_cost, cell_machines in cells:
-        index = hr - base
-        if not 0 <= index < count:
-            continue
-        cost[index] += cell_cost
-        machines[index] += cell_machines
-        for dimension, key in (("pool", pool), ("machine_type", machine_type), ("region", region)):
-            by[dimension].setdefault(key, [0.0] * count)[index] += cell_cost
+    total, running, spreads = _spread_lines(statement, count, first.timestamp())
+    machines, active = [], 0
+    for hour in range(count):
+        active += running[hour]
+        machines.append(active)
     return HourlySeries(
         hours=[first + timedelta(hours=n) for n in range(count)],
-        cost=cost,
+        cost=total.values(count),
         machines=machines,
-        by={d: dict(sorted(series.items())) for d, series in by.items()},
+        by={
+            dimension: {key: spread.values(count) for key, spread in sorted(keyed.items())}
+            for dimension, keyed in spreads.items()
+        },
     )
 
 
