@@ -11,6 +11,8 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("metering.api_urls")),
     path("", include("quotas.api_urls")),
+    path("", include("licenses.api_urls")),
+    path("", include("statements.api_urls")),
 ]
 
 urlpatterns = [
@@ -37,6 +39,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("billing/", include("quotas.urls")),
+    path("", include("statements.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -1,10 +1,42 @@
-"""Admin for device usage: generated monthly reports, read only (they never change)."""
+"""Admin for usage, read-only: stored events, the sessions still waiting for a price (with the
+reason) and the generated monthly reports (they never change). Large tables are never counted
+row by row. Priced lines are read on the statement pages and the API (their composite primary
+key keeps them out of the admin)."""
 
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 
-from .models import UsageReport, UsageReportMonth
+from .models import UnratedEvent, UsageEvent, UsageReport, UsageReportMonth
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "type", "account_id", "license_id", "occurred_at", "received_at")
+    list_filter = ("type",)
+    search_fields = ("=event_id",)
+    ordering = ("-id",)
+
+
+@admin.register(UnratedEvent)
+class UnratedEventAdmin(ReadOnlyAdmin):
+    """Usage that could not be priced yet; the next poll after the price exists prices it."""
+
+    list_display = (
+        "usage_event_id",
+        "event_id",
+        "account",
+        "license",
+        "reason",
+        "first_seen_at",
+        "last_tried_at",
+    )
+    list_select_related = ("usage_event", "account", "license")
+    search_fields = ("reason", "=usage_event__event_id")
+
+    @admin.display(description="sender's event id")
+    def event_id(self, obj: UnratedEvent) -> str:
+        return obj.usage_event.event_id
 
 
 @admin.register(UsageReportMonth)

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs comes from the environment."""
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -107,6 +108,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end packages installed by `npm ci` (never committed, never from a CDN).
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+    # plotly.js as shipped inside the plotly wheel, for the charts built server-side.
+    ("vendor/plotly", Path(find_spec("plotly").submodule_search_locations[0]) / "package_data"),
 ]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
@@ -191,5 +194,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint reports every rendering step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

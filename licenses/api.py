@@ -1,0 +1,260 @@
+"""API: the price catalog (license types, machine types, their effective-dated rates) and
+licenses. Reading needs a read key; changing the catalog or adding licenses needs an admin key."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import CanRead, IsPlatformAdmin
+from accounts.scoping import account_or_404, get_or_404, scope
+
+from . import services
+from .models import (
+    RATE_DIGITS,
+    RATE_PLACES,
+    License,
+    LicenseStatus,
+    LicenseType,
+    MachineRate,
+    MachineType,
+)
+
+
+def _in_force(rates: list, moment: datetime) -> object | None:
+    started = [r for r in rates if r.effective_from <= moment]
+    return max(started, key=lambda r: r.effective_from) if started else None
+
+
+class ReadOrAdmin(BasePermission):
+    """Read keys read; only an admin key (or platform staff) writes."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        permission = (
+            CanRead() if request.method in ("GET", "HEAD", "OPTIONS") else IsPlatformAdmin()
+        )
+        self.message = permission.message
+        return permission.has_permission(request, view)
+
+
+# -- Serializers ---------------------------------------------------------------------------------
+
+
+class RateSerializer(serializers.Serializer):
+    hourly_rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
+    effective_from = serializers.DateTimeField()
+    region = serializers.CharField(allow_null=True, required=False)
+
+
+class RateInputSerializer(serializers.Serializer):
+    hourly_rate = serializers.DecimalField(
+        max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
+    )
+    effective_from = serializers.DateTimeField()
+    region = serializers.CharField(max_length=100, required=False, allow_blank=False)
+
+
+class LicenseTypeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    name = serializers.CharField(max_length=100)
+    hourly_rate = serializers.DecimalField(
+        max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
+    )
+    effective_from = serializers.DateTimeField(required=False, write_only=True)
+    rates = RateSerializer(many=True, read_only=True)
+
+    def to_representation(self, instance: LicenseType) -> dict[str, Any]:
+        rates = sorted(instance.rates.all(), key=lambda r: r.effective_from)
+        current = _in_force(rates, timezone.now())
+        return {
+            "id": str(instance.uuid),
+            "name": instance.name,
+            "hourly_rate": None if current is None else str(current.hourly_rate),
+            "rates": [
+                {"hourly_rate": str(r.hourly_rate), "effective_from": r.effective_from}
+                for r in rates
+            ],
+        }
+
+
+class MachineTypeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    name = serializers.CharField(max_length=100)
+    hourly_rate = serializers.DecimalField(
+        max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
+    )
+    region_rates = serializers.DictField(
+        child=serializers.DecimalField(
+            max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
+        ),
+        required=False,
+    )
+    effective_from = serializers.DateTimeField(required=False, write_only=True)
+    rates = RateSerializer(many=True, read_only=True)
+
+    def to_representation(self, instance: MachineType) -> dict[str, Any]:
+        now = timezone.now()
+        rates = sorted(instance.rates.all(), key=lambda r: r.effective_from)
+        by_region: dict[str | None, list[MachineRate]] = {}
+        for rate in rates:
+            by_region.setdefault(rate.region.name if rate.region_id else None, []).append(rate)
+        current = {region: _in_force(group, now) for region, group in by_region.items()}
+        default = current.pop(None, None)
+        return {
+            "id": str(instance.uuid),
+            "name": instance.name,
+            "hourly_rate": None if default is None else str(default.hourly_rate),
+            "region_rates": {
+                region: str(rate.hourly_rate)
+                for region, rate in sorted(current.items())
+                if rate is not None
+            },
+            "rates": [
+                {
+                    "hourly_rate": str(r.hourly_rate),
+                    "effective_from": r.effective_from,
+                    "region": r.region.name if r.region_id else None,
+                }
+                for r in rates
+            ],
+        }
+
+
+class LicenseSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    account = serializers.UUIDField()
+    name = serializers.CharField(max_length=200)
+    status = serializers.ChoiceField(choices=LicenseStatus.choices, required=False)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: License) -> dict[str, Any]:
+        return {
+            "id": str(instance.uuid),
+            "account": str(instance.account.uuid),
+            "name": instance.name,
+            "status": instance.status,
+            "created_at": instance.created_at,
+        }
+
+
+# -- Views ---------------------------------------------------------------------------------------
+
+
+class LicenseTypeListCreateView(generics.ListCreateAPIView):
+    serializer_class = LicenseTypeSerializer
+    permission_classes = [ReadOrAdmin]
+
+    def get_queryset(self) -> QuerySet[LicenseType]:
+        return LicenseType.objects.prefetch_related("rates").order_by("name")
+
+    @extend_schema(summary="Create a license type with its hourly rate (admin key)")
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        license_type = services.license_type_create(actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(license_type).data, status=status.HTTP_201_CREATED)
+
+
+class MachineTypeListCreateView(generics.ListCreateAPIView):
+    serializer_class = MachineTypeSerializer
+    permission_classes = [ReadOrAdmin]
+
+    def get_queryset(self) -> QuerySet[MachineType]:
+        rates = MachineRate.objects.select_related("region")
+        return MachineType.objects.prefetch_related(Prefetch("rates", queryset=rates)).order_by(
+            "name"
+        )
+
+    @extend_schema(
+        summary="Create a machine type with its hourly rate and optional region rates (admin key)"
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        machine_type = services.machine_type_create(actor=request.user, **serializer.validated_data)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=machine_type.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class MachineTypeRateView(APIView):
+    permission_classes = [IsPlatformAdmin]
+
+    @extend_schema(
+        request=RateInputSerializer,
+        responses={201: MachineTypeSerializer},
+        summary="Add an hourly rate from a time on, for every region or one (admin key)",
+    )
+    def post(self, request: Request, machine_type_id: str) -> Response:
+        machine_type = get_object_or_404(MachineType, uuid=machine_type_id)
+        serializer = RateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.machine_rate_add(
+            actor=request.user, machine_type=machine_type, **serializer.validated_data
+        )
+        fresh = MachineTypeListCreateView().get_queryset().get(pk=machine_type.pk)
+        return Response(MachineTypeSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class LicenseTypeRateView(APIView):
+    permission_classes = [IsPlatformAdmin]
+
+    @extend_schema(
+        request=RateInputSerializer,
+        responses={201: LicenseTypeSerializer},
+        summary="Add an hourly license rate from a time on (admin key)",
+    )
+    def post(self, request: Request, license_type_id: str) -> Response:
+        license_type = get_object_or_404(LicenseType, uuid=license_type_id)
+        serializer = RateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "region" in data:
+            raise serializers.ValidationError(
+                {"region": ["License rates are the same in every region."]}
+            )
+        services.license_rate_add(actor=request.user, license_type=license_type, **data)
+        fresh = LicenseType.objects.prefetch_related("rates").get(pk=license_type.pk)
+        return Response(LicenseTypeSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class LicenseListCreateView(generics.ListCreateAPIView):
+    serializer_class = LicenseSerializer
+    permission_classes = [ReadOrAdmin]
+
+    def get_queryset(self) -> QuerySet[License]:
+        return scope(License.objects.select_related("account"), self.request.user).order_by("id")
+
+    @extend_schema(summary="Create a license for an account (admin key)")
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        account = account_or_404(request.user, data["account"])
+        license = services.license_create(
+            actor=request.user,
+            account=account,
+            name=data["name"],
+            status=data.get("status", LicenseStatus.ACTIVE),
+        )
+        return Response(self.get_serializer(license).data, status=status.HTTP_201_CREATED)
+
+
+class LicenseDetailView(generics.RetrieveAPIView):
+    serializer_class = LicenseSerializer
+
+    def get_object(self) -> License:
+        return get_or_404(
+            License.objects.select_related("account"),
+            self.request.user,
+            uuid=self.kwargs["license_id"],
+        )

@@ -1,0 +1,229 @@
+"""Statement downloads: the machine-usage CSV, a summary CSV, a standalone printable HTML file
+and a PDF made by WeasyPrint from that same HTML.
+
+The machine-usage CSV of a large statement streams straight out of PostgreSQL
+(`COPY (SELECT ...) TO STDOUT`, spreadsheet formulas neutralised in the SELECT) in constant
+memory; elsewhere the same rows come from Python through accounts.exports.
+The HTML streams too: its head, its lines in chunks, its tail.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.exports import csv_lines
+from accounts.money import minor_unit, round_money
+from metering.periods import format_period
+
+from .models import Statement
+from .selectors import statement_credits, statement_lines, statement_sections
+
+CSV_HEADER = [
+    "start",
+    "duration_seconds",
+    "machine_id",
+    "region",
+    "pool",
+    "machine_type",
+    "license_type",
+    "cost",
+    "license_cost",
+    "usage_month",
+]
+CSV_BUFFER = 64 * 1024
+HTML_CHUNK = 2000
+# A PDF lists this many lines at most; the CSV and HTML downloads list every line.
+PDF_LINES_MAX = 5000
+
+# Text cells that a spreadsheet would run as a formula get a leading apostrophe, exactly as
+# accounts.exports.csv_safe does (plain signed numbers are left alone).
+_SAFE = (
+    "CASE WHEN {col} ~ '^[=+@\\t\\r\\n-]' AND {col} !~ '^[+-]?[0-9]+(\\.[0-9]+)?$' "
+    "THEN '''' || {col} ELSE {col} END"
+)
+_COPY_SQL = """
+COPY (
+    SELECT to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+           || CASE WHEN extract(microseconds FROM start)::int %% 1000000 = 0 THEN ''
+                   ELSE '.' || rtrim(to_char(start AT TIME ZONE 'UTC', 'US'), '0') END || 'Z',
+           trim_scale(extract(epoch FROM duration)),
+           {machine_id}, {region}, {pool}, {machine_type}, {license_type},
+           round(cost, %(places)s), round(license_cost, %(places)s),
+           to_char(period, 'YYYY-MM')
+    FROM metering_charge
+    WHERE license_id = %(license)s AND billed_period = %(period)s
+    ORDER BY start, usage_event_id
+) TO STDOUT WITH (FORMAT csv, HEADER false)
+""".format(  # noqa: S608 - the placeholders are our own column names
+    **{
+        col: _SAFE.format(col=col)
+        for col in ("machine_id", "region", "pool", "machine_type", "license_type")
+    }
+)
+
+
+def iso_utc(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    text = f"{moment:%Y-%m-%dT%H:%M:%S}"
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def exact_seconds(duration: timedelta) -> str:
+    micros = duration // timedelta(microseconds=1)
+    seconds, fraction = divmod(micros, 1_000_000)
+    return str(seconds) if not fraction else f"{seconds}.{fraction:06d}".rstrip("0")
+
+
+def _copy_rows(statement: Statement) -> Iterator[bytes]:
+    params = {
+        "places": minor_unit(statement.currency),
+        "license": statement.license_id,
+        "period": statement.period,
+    }
+    buffer = bytearray(",".join(CSV_HEADER).encode() + b"\n")
+    with connection.cursor() as cursor, cursor.cursor.copy(_COPY_SQL, params) as copy:
+        for data in copy:
+            buffer += data
+            if len(buffer) >= CSV_BUFFER:
+                yield bytes(buffer)
+                buffer.clear()
+    yield bytes(buffer)
+
+
+def _python_rows(statement: Statement) -> Iterator[str]:
+    currency = statement.currency
+    lines = (
+        statement_lines(statement)
+        .values_list(
+            "start",
+            "duration",
+            "machine_id",
+            "region",
+            "pool",
+            "machine_type",
+            "license_type",
+            "cost",
+            "license_cost",
+            "period",
+        )
+        .iterator(chunk_size=5000)
+    )
+    rows = (
+        (
+            iso_utc(line[0]),
+            exact_seconds(line[1]),
+            *line[2:7],
+            round_money(line[7], currency),
+            round_money(line[8], currency),
+            format_period(line[9]),
+        )
+        for line in lines
+    )
+    return csv_lines(CSV_HEADER, rows)
+
+
+def machine_usage_csv(statement: Statement) -> Iterator[bytes | str]:
+    """Every line of the statement as CSV, in start order, streamed."""
+    if connection.vendor == "postgresql":
+        return _copy_rows(statement)
+    return _python_rows(statement)
+
+
+def summary_csv(statement: Statement) -> Iterator[str]:
+    """The summary and the sections as one CSV: a `section` column says which is which."""
+    currency = statement.currency
+
+    def money(amount: Decimal) -> str:
+        return str(round_money(amount, currency))
+
+    sections = statement_sections(statement)
+    rows: list[list[object]] = [
+        ["summary", "starting_balance", "", "", money(statement.starting_balance)],
+        ["summary", "total_credits", "", "", money(statement.total_credits)],
+        ["summary", "license_charges", "", "", money(statement.license_charges)],
+        ["summary", "machine_charges", "", "", money(statement.machine_charges)],
+        ["summary", "ending_balance", "", "", money(statement.ending_balance)],
+    ]
+    rows += [
+        ["license_type", s.key, s.hours, s.lines, money(s.license_cost)]
+        for s in sections.by_license_type
+    ]
+    rows += [["pool", s.key, s.hours, s.lines, money(s.total)] for s in sections.by_pool]
+    rows += [["adjustment", s.key, s.hours, s.lines, money(s.total)] for s in sections.adjustments]
+    rows += [
+        [
+            "credit",
+            c.invoice_number,
+            c.invoice_date.isoformat(),
+            iso_utc(c.credited_at),
+            money(c.amount),
+        ]
+        for c in statement_credits(statement)
+    ]
+    return csv_lines(["section", "name", "hours_or_date", "lines_or_credited_at", "amount"], rows)
+
+
+# -- HTML and PDF -------------------------------------------------------------------------------
+
+
+def _document_context(statement: Statement, *, line_limit: int | None) -> dict:
+    sections = statement_sections(statement)
+    shown = statement.line_count if line_limit is None else min(line_limit, statement.line_count)
+    return {
+        "statement": statement,
+        "license": statement.license,
+        "account": statement.account,
+        "period_label": statement.period.strftime("%B %Y"),
+        "sections": sections,
+        "credits": list(statement_credits(statement)),
+        "generated_at": timezone.now(),
+        "lines_shown": shown,
+        "lines_cut": shown < statement.line_count,
+    }
+
+
+def _rows_html(statement: Statement, limit: int | None) -> Iterator[str]:
+    lines = statement_lines(statement)
+    if limit is not None:
+        lines = lines[:limit]
+    chunk: list = []
+    for line in lines.iterator(chunk_size=HTML_CHUNK):
+        chunk.append(line)
+        if len(chunk) == HTML_CHUNK:
+            yield render_to_string(
+                "statements/document_rows.html", {"lines": chunk, "statement": statement}
+            )
+            chunk = []
+    if chunk:
+        yield render_to_string(
+            "statements/document_rows.html", {"lines": chunk, "statement": statement}
+        )
+
+
+def statement_html(statement: Statement, *, line_limit: int | None = None) -> Iterator[str]:
+    """The standalone printable statement, streamed: head, lines in chunks, tail."""
+    context = _document_context(statement, line_limit=line_limit)
+    yield render_to_string("statements/document_head.html", context)
+    yield from _rows_html(statement, line_limit)
+    yield render_to_string("statements/document_tail.html", context)
+
+
+def statement_pdf(statement: Statement) -> bytes:
+    """The same document as a PDF. Only data: URLs may be fetched: nothing outside."""
+    # Imported here: WeasyPrint takes a second to load, and only PDF downloads need it.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    html = "".join(statement_html(statement, line_limit=PDF_LINES_MAX))
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
+    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+
+
+def document_filename(statement: Statement, extension: str) -> str:
+    return f"statement-{statement.license.uuid}-{format_period(statement.period)}.{extension}"

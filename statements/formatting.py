@@ -1,0 +1,31 @@
+"""How amounts, durations and hours read on pages and in documents."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from babel.numbers import format_currency
+
+from accounts.money import round_money
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """'$1,234.50', '-$3.00', '¥1,200': rounded to the currency's minor unit first."""
+    return format_currency(round_money(amount, currency), currency, locale="en_US")
+
+
+def format_duration(duration: timedelta) -> str:
+    """'1:30:00', '26:00:05', '0:00:59.5': hours run past a day; fractions of seconds kept."""
+    micros = duration // timedelta(microseconds=1)
+    seconds, fraction = divmod(micros, 1_000_000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{seconds:02d}"
+    if fraction:
+        text += f".{fraction:06d}".rstrip("0")
+    return text
+
+
+def format_hours(duration: timedelta) -> str:
+    """Hours with two decimals: '1.50'."""
+    hours = Decimal(duration // timedelta(microseconds=1)) / 3_600_000_000
+    return f"{hours.quantize(Decimal('0.01')):,}"

@@ -1,0 +1,25 @@
+"""Run the two-minute poll once, by hand: price new usage, refresh the statements it touched."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from accounts.jobs import run_job
+from accounts.models import JobStatus
+from statements.services import statements_poll
+
+
+class Command(BaseCommand):
+    help = "Price every new machine session and refresh the open statements it touched."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        run = run_job("poll_events", lambda run: statements_poll().counts())
+        if run.status == JobStatus.SKIPPED:
+            self.stdout.write("Another poll is running; nothing done.")
+            return
+        counts = run.counts
+        self.stdout.write(
+            f"Priced {counts['rated_events']} sessions into {counts['lines']} lines on "
+            f"{counts['statements_touched']} statements; {counts['unrated_events']} sessions "
+            "wait for a price."
+        )

@@ -1,0 +1,29 @@
+"""Celery tasks for statements: thin wrappers that run one job through accounts.jobs."""
+
+from celery import shared_task
+from django.conf import settings
+
+from accounts.jobs import run_job
+
+from .demo import feed
+from .services import statements_close, statements_poll
+
+
+@shared_task
+def poll_events() -> None:
+    """Every two minutes: price new usage and refresh the open statements it touched."""
+    run_job("poll_events", lambda run: statements_poll().counts())
+
+
+@shared_task
+def close_statements() -> None:
+    """On the 1st, shortly after midnight UTC: a final poll, then close every earlier month."""
+    run_job("close_statements", lambda run: statements_close().counts())
+
+
+@shared_task
+def demo_feed() -> None:
+    """While DEMO_FEED is on: a few fresh machine sessions on the demo licenses each minute."""
+    if not settings.DEMO_FEED:
+        return
+    run_job("demo_feed", lambda run: {"sessions": feed()})

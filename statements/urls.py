@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "statements"
+
+_STATEMENT = "statements/<uuid:license_id>/<str:month>/"
+
+urlpatterns = [
+    path("statements/", views.panel, name="panel"),
+    path(f"{_STATEMENT}statement.csv", views.download_csv, name="download_csv"),
+    path(f"{_STATEMENT}summary.csv", views.download_summary_csv, name="download_summary_csv"),
+    path(f"{_STATEMENT}statement.html", views.download_html, name="download_html"),
+    path(f"{_STATEMENT}statement.pdf", views.download_pdf, name="download_pdf"),
+    path("balances/", views.BalancesView.as_view(), name="balances"),
+    path("transactions/", views.TransactionsView.as_view(), name="transactions"),
+]

@@ -1,0 +1,215 @@
+"""Pages: the statement panel and its downloads, account balances and transactions.
+
+Every page reaches licenses through statements.selectors.licenses_for (accounts.scoping): a
+license of another tenant is a 404 on the panel, in every download and in the filters.
+"""
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from accounts.exports import csv_response
+from accounts.listing import TableListView, clamp_per_page
+from accounts.roles import Capability, can
+from metering.periods import ERR_PERIOD, format_period, month_of, parse_period
+
+from . import exports, selectors
+from .charts import HOURLY_CHOICES, PIE_CHOICES
+from .filters import PRESETS, BalanceFilter, TransactionFilter
+from .models import Statement
+from .tables import BalanceTable, MachineUsageTable, TransactionTable
+
+
+class KnownCountPaginator(Paginator):
+    """Pages of a statement's lines: the statement stores its line count, so no COUNT(*)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def _require_read(request: HttpRequest) -> None:
+    # request.account is lazy: a user without any account has a proxy to None, not None.
+    if not request.account or not can(request.user, Capability.READ, request.account):
+        raise PermissionDenied
+
+
+def _month(request: HttpRequest) -> tuple[date | None, str | None]:
+    text = request.GET.get("month", "")
+    if not text:
+        return None, None
+    try:
+        return parse_period(text), None
+    except ValueError:
+        return None, ERR_PERIOD
+
+
+def _choice(request: HttpRequest, name: str, choices: dict[str, str]) -> str:
+    value = request.GET.get(name, "")
+    return value if value in choices else next(iter(choices))
+
+
+def panel(request: HttpRequest) -> HttpResponse:
+    """The statement of one license for one month: balance, summary, charts, sections and
+    the machine usage, with the license and month pickers and the downloads."""
+    _require_read(request)
+    licenses = list(selectors.licenses_for(request.user, request.account))
+    context: dict[str, Any] = {"title": "Statements", "licenses": licenses}
+    if not licenses:
+        return render(request, "statements/panel.html", context)
+    license = (
+        selectors.license_or_404(request.user, request.account, request.GET["license"])
+        if request.GET.get("license")
+        else licenses[0]
+    )
+    months = selectors.statement_months(license)
+    period, month_error = _month(request)
+    if period is None:
+        period = months[0][0] if months else month_of(timezone.now())
+    statement = selectors.statement_for(license, period)
+    context.update(
+        license=license,
+        months=[(format_period(p), p.strftime("%B %Y"), status) for p, status in months],
+        month=format_period(period),
+        month_label=period.strftime("%B %Y"),
+        month_error=month_error,
+        statement=statement,
+        pie_choices=PIE_CHOICES,
+        hourly_choices=HOURLY_CHOICES,
+        pie=_choice(request, "pie", PIE_CHOICES),
+        metric=_choice(request, "metric", HOURLY_CHOICES),
+        per_page_choices=settings.LIST_PER_PAGE_CHOICES,
+    )
+    if statement is not None:
+        table = MachineUsageTable(
+            selectors.statement_lines(statement),
+            currency=statement.currency,
+            request=request,
+            empty_text="No machine usage on this statement.",
+        )
+        order_by = request.GET.get("sort")
+        if order_by:
+            table.order_by = order_by
+        table.paginate(
+            paginator_class=KnownCountPaginator,
+            per_page=clamp_per_page(request),
+            page=_page_number(request),
+            count=statement.line_count,
+            orphans=0,
+        )
+        context.update(
+            sections=selectors.statement_sections(statement),
+            credits=list(selectors.statement_credits(statement)),
+            figures=selectors.statement_charts(statement),
+            table=table,
+        )
+    return render(request, "statements/panel.html", context)
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _statement_or_404(request: HttpRequest, license_id: str, month: str) -> Statement:
+    _require_read(request)
+    license = selectors.license_or_404(request.user, request.account, license_id)
+    try:
+        period = parse_period(month)
+    except ValueError as exc:
+        raise Http404(ERR_PERIOD) from exc
+    statement = selectors.statement_for(license, period)
+    if statement is None:
+        raise Http404("No statement for this month.")
+    return statement
+
+
+def download_csv(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    """Every machine-usage line of the statement, streamed."""
+    statement = _statement_or_404(request, license_id, month)
+    return csv_response(
+        exports.document_filename(statement, "csv"), exports.machine_usage_csv(statement)
+    )
+
+
+def download_summary_csv(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    statement = _statement_or_404(request, license_id, month)
+    return csv_response(
+        exports.document_filename(statement, "summary.csv"), exports.summary_csv(statement)
+    )
+
+
+def download_html(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    """A standalone, printable HTML file: no outside assets, streamed."""
+    statement = _statement_or_404(request, license_id, month)
+    response = StreamingHttpResponse(
+        exports.statement_html(statement), content_type="text/html; charset=utf-8"
+    )
+    filename = exports.document_filename(statement, "html")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def download_pdf(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    statement = _statement_or_404(request, license_id, month)
+    response = HttpResponse(exports.statement_pdf(statement), content_type="application/pdf")
+    filename = exports.document_filename(statement, "pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class ClampedTableListView(TableListView):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _require_read(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_table_kwargs(self) -> dict[str, Any]:
+        # The rows-per-page comes from clamp_per_page() (via get_table_pagination); hide the raw
+        # ?per_page= from django-tables2, which would otherwise use it unclamped.
+        return {**super().get_table_kwargs(), "per_page_field": "per_page_unclamped"}
+
+
+class BalancesView(ClampedTableListView):
+    """A row per license per month: start balance, credits, charges, ending balance."""
+
+    title = "Account balances"
+    template_name = "statements/balances.html"
+    table_class = BalanceTable
+    filterset_class = BalanceFilter
+    export_name = "balances"
+    empty_text = "No balances match these filters."
+
+    def get_base_queryset(self) -> QuerySet:
+        return selectors.balances_for(self.request.user, self.request.account)
+
+
+class TransactionsView(ClampedTableListView):
+    """Every credit of every license the user may see."""
+
+    title = "Transactions"
+    template_name = "statements/transactions.html"
+    table_class = TransactionTable
+    filterset_class = TransactionFilter
+    export_name = "transactions"
+    empty_text = "No transactions match these filters."
+
+    def get_base_queryset(self) -> QuerySet:
+        return selectors.transactions_for(self.request.user, self.request.account)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        presets = [(key, label) for key, (label, _) in PRESETS.items()]
+        return {**super().get_context_data(**kwargs), "presets": presets}
