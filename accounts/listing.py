@@ -80,7 +80,9 @@ class TableListView(SingleTableMixin, FilterView):
         return pagination
 
     def get_table_kwargs(self) -> dict[str, Any]:
-        return {"empty_text": self.empty_text}
+        # Rows per page come from clamp_per_page() through get_table_pagination(); the field
+        # name hides the raw ?per_page= from django-tables2, which would apply it unclamped.
+        return {"empty_text": self.empty_text, "per_page_field": "per_page_unclamped"}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

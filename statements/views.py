@@ -172,18 +172,7 @@ def download_pdf(request: HttpRequest, license_id: str, month: str) -> HttpRespo
     return response
 
 
-class ClampedTableListView(TableListView):
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        _require_read(request)
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_table_kwargs(self) -> dict[str, Any]:
-        # The rows-per-page comes from clamp_per_page() (via get_table_pagination); hide the raw
-        # ?per_page= from django-tables2, which would otherwise use it unclamped.
-        return {**super().get_table_kwargs(), "per_page_field": "per_page_unclamped"}
-
-
-class BalancesView(ClampedTableListView):
+class BalancesView(TableListView):
     """A row per license per month: start balance, credits, charges, ending balance."""
 
     title = "Account balances"
@@ -197,7 +186,7 @@ class BalancesView(ClampedTableListView):
         return selectors.balances_for(self.request.user, self.request.account)
 
 
-class TransactionsView(ClampedTableListView):
+class TransactionsView(TableListView):
     """Every credit of every license the user may see."""
 
     title = "Transactions"

@@ -444,3 +444,12 @@ class QueryCountTests(BillingTestCase):
             services.account_update(actor=self.owner, account=tenant, organization=f"Org {n}")
         after = {path: self.count_queries(path) for path in paths}
         self.assertEqual(after, before)
+
+
+class RowsPerPageTests(BillingTestCase):
+    def test_every_list_clamps_rows_per_page_into_the_offered_choices(self) -> None:
+        self.login(self.owner)
+        for asked, shown in (("1", 25), ("50", 50), ("100000", 250), ("lots", 25)):
+            with self.subTest(per_page=asked):
+                response = self.client.get(reverse("accounts:home"), {"per_page": asked})
+                self.assertEqual(response.context["table"].paginator.per_page, shown)
