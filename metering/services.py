@@ -71,6 +71,11 @@ COLUMNS: tuple[str, ...] = (
     "count",
 )
 _CONTENT = COLUMNS[:3] + COLUMNS[6:] + ("occurred_at",)
+# Every column an event type does not use; a validated event's own fields are laid over it.
+_EMPTY_ROW: dict[str, Any] = {
+    **dict.fromkeys(COLUMNS, ""),
+    **dict.fromkeys(("license_id", "duration_seconds", "campaign", "count"), None),
+}
 
 # Ingest holds this PostgreSQL advisory lock shared; `committed_watermark` takes it exclusively
 # for an instant, so every event id at or below the watermark it returns is committed.
@@ -180,27 +185,9 @@ def _resolve(
         if errors:
             rejected.append((index, f["event_id"], errors))
             continue
-        row = {
-            "account_id": account_id,
-            "event_id": f["event_id"],
-            "type": f["type"],
-            "occurred_at": f["occurred_at"],
-            "received_at": now,
-            "license_id": license_id,
-            "duration_seconds": f.get("duration_seconds"),
-            "machine_id": f.get("machine_id", ""),
-            "machine_type": f.get("machine_type", ""),
-            "region": f.get("region", ""),
-            "pool": f.get("pool", ""),
-            "license_type": f.get("license_type", ""),
-            "device_id": f.get("device_id", ""),
-            "endpoint_name": f.get("endpoint_name", ""),
-            "campaign": f.get("campaign"),
-            "category": f.get("category", "") or "",
-            "event_name": f.get("event_name", ""),
-            "count": f.get("count"),
-        }
-        row["fingerprint"] = fingerprint({k: row[k] for k in _CONTENT})
+        row = {**_EMPTY_ROW, **f, "account_id": account_id, "license_id": license_id}
+        row["received_at"] = now
+        row["fingerprint"] = fingerprint([row[k] for k in _CONTENT])
         rows.append((index, row))
     return rows, rejected
 
