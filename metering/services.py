@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.exports import csv_safe
 from accounts.models import Account, ApiKey
-from accounts.scoping import Actor, scope, visible_accounts
+from accounts.scoping import Actor, can_see_account, scope, visible_accounts
 from licenses.models import License
 
 from .exports import (
@@ -154,7 +154,14 @@ def _resolve(
         .values_list("uuid", "id", "account_id")
     }
     accounts = dict(visible_accounts(actor).filter(uuid__in=account_ids).values_list("uuid", "id"))
-    campaigns = _campaign_resolver(campaign_ids) if campaign_ids and _campaign_resolver else {}
+    # A campaign of an account the actor cannot see is unknown to it, like any other object.
+    campaigns = {
+        campaign: owner
+        for campaign, owner in (
+            _campaign_resolver(campaign_ids) if campaign_ids and _campaign_resolver else {}
+        ).items()
+        if can_see_account(actor, owner)
+    }
     default_account = _default_account_id(actor)
 
     rows, rejected = [], []

@@ -188,6 +188,19 @@ class FirmwareUpdateIngestTests(BillingTestCase):
         )
         self.assertEqual(UsageEvent.objects.count(), 0)
 
+    def test_a_signed_in_outsider_cannot_spend_another_accounts_reservation(self) -> None:
+        event = update(self.tenant, "u1", "d-1", self.campaign, "2026-04-02 00:00:00")
+        del event["account"]
+        self.login(self.outsider)
+        body = self.api("post", "/api/v1/events", None, {"events": [event]}).json()
+        self.assertEqual(body["rejected"][0]["errors"], {"campaign": [ERR_CAMPAIGN]})
+        self.assertEqual(UsageEvent.objects.count(), 0)
+        # The aggregator's owner sees the tenant, so the same event is recorded for the tenant.
+        self.login(self.owner)
+        body = self.api("post", "/api/v1/events", None, {"events": [event]}).json()
+        self.assertEqual(body["accepted"], 1)
+        self.assertEqual(UsageEvent.objects.get().account_id, self.tenant.id)
+
     def test_a_campaign_of_another_account_is_unknown(self) -> None:
         _, key = self.make_key(ApiKeyRole.INGEST, self.outsider_account)
         event = update(self.tenant, "u1", "d-1", self.campaign, "2026-04-02 00:00:00")
