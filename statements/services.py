@@ -702,6 +702,9 @@ def credit_add(
         invoice_date=invoice_date,
         now=now,
     )
+    # One credit write per license at a time, so two identical requests racing each other end
+    # as one stored credit and one retry instead of a unique violation.
+    License.objects.select_for_update().filter(pk=license.pk).exists()
     existing = Credit.objects.filter(license=license, invoice_number=invoice_number).first()
     if existing is not None:
         if (existing.amount, existing.credited_at, existing.invoice_date) == (

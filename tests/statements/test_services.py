@@ -359,6 +359,22 @@ class ConcurrencyTests(StatementScenario, TransactionTestCase):
         self.assertEqual(Charge.objects.count(), 50)
         self.assertEqual(Statement.objects.get(period=MAY).line_count, 50)
 
+    def test_the_same_credit_sent_twice_at_once_is_stored_once(self) -> None:
+        def send() -> bool:
+            _, created = credit_add(
+                actor=None,
+                license=self.license,
+                amount="12.50",
+                credited_at=at("2026-05-06 09:00"),
+                invoice_number="INV-RACE",
+                invoice_date=at("2026-05-06 09:00").date(),
+                now=IN_MAY,
+            )
+            return created
+
+        self.assertEqual(sorted(self.in_parallel(send)), [False, True])
+        self.assertEqual(Credit.objects.filter(invoice_number="INV-RACE").count(), 1)
+
     def test_concurrent_closes_give_one_result(self) -> None:
         results = self.in_parallel(lambda: statements_close(now=EARLY_JUNE).closed)
         self.assertEqual(sorted(results, key=len), [{}, {"2026-04": 1, "2026-05": 1}])
