@@ -24,6 +24,7 @@ from accounts.models import Account, ApiKey
 from accounts.permissions import CanIngest, CanRead, IsPlatformAdmin
 from accounts.roles import Capability, can
 from accounts.scoping import account_or_404, get_or_404, scope
+from accounts.selectors import default_account_for
 from metering.exports import ACTIVE_DEVICES, FIRMWARE_UPDATES
 from metering.months import ERR_MONTH, REPORTS_READY_BY, Month, report_available_on
 from metering.selectors import Usage, report_month, report_of, reports_in_tree, total_usage
@@ -65,7 +66,8 @@ ACCOUNT_PARAMETER = OpenApiParameter(
 
 def target_account(request: Request, raw: object = None) -> Account:
     """The account a request is about: the one it names (which the caller must be able to
-    see: else 404), or the key's own account, or the signed-in user's current account."""
+    see: else 404), or the key's own account, or the signed-in user's first account (the API
+    has no current account; pages do)."""
     actor = request.user
     raw = raw if raw is not None else request.query_params.get("account")
     if raw:
@@ -74,7 +76,7 @@ def target_account(request: Request, raw: object = None) -> Account:
         if actor.account is None:
             raise ValidationError({"account": [ERR_ACCOUNT_REQUIRED]})
         return actor.account
-    account = getattr(request, "account", None)
+    account = default_account_for(actor)
     if account is None:
         raise ValidationError({"account": [ERR_ACCOUNT_REQUIRED]})
     return account

@@ -363,6 +363,17 @@ class BillingReportApiTests(UsageReportWorld):
         _, ingest_key = self.make_key(ApiKeyRole.INGEST, self.account)
         self.assertEqual(self.api("get", f"{REPORT}?month={APRIL}", ingest_key).status_code, 403)
 
+    def test_a_signed_in_user_reads_the_quota_of_their_first_account_without_naming_it(
+        self,
+    ) -> None:
+        self.login(self.teammate)
+        quota = self.api("get", QUOTA)
+        self.assertEqual(quota.status_code, 200)
+        self.assertEqual(quota.json()["account"], str(self.account.uuid))
+        self.login(self.outsider)
+        named = self.api("get", f"{QUOTA}?account={self.account.uuid}")
+        self.assertEqual(named.status_code, 404)
+
     def test_quota_and_its_history(self) -> None:
         quota = self.api("get", f"{QUOTA}?account={self.tenant.uuid}", self.reader).json()
         package = ServicePackage.objects.get()
