@@ -1,7 +1,7 @@
 """Demo statements: six months of believable machine usage on the demo licenses (working-hour
 peaks, quiet weekends, several regions, pools and machine types), monthly credits with invoice
 numbers, closed past months, a few sessions that arrived late (adjustments on the open month)
-and two that wait for a price. `feed()` adds a few fresh sessions; the beat runs it every minute
+and one that waits for a price. `feed()` adds a few fresh sessions; the beat runs it every minute
 while DEMO_FEED is on, so the two-minute poll visibly moves the open statements."""
 
 import math

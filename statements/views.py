@@ -41,8 +41,8 @@ class KnownCountPaginator(Paginator):
 
 
 def _require_read(request: HttpRequest) -> None:
-    # request.account is lazy: a user without any account has a proxy to None, not None.
-    if not request.account or not can(request.user, Capability.READ, request.account):
+    # A user without any account has no current account: 403, like a role that may not read.
+    if request.account is None or not can(request.user, Capability.READ, request.account):
         raise PermissionDenied
 
 

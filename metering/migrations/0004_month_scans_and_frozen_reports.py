@@ -2,7 +2,7 @@
 
 1. A BRIN index on metering_usageevent.occurred_at (PostgreSQL). Report generation reads one
    month of events; events arrive roughly in time order, so a BRIN index lets that scan skip the
-   other months' blocks. It stores one summary per 128 blocks, so ingest (COPY) does not slow
+   other months' blocks. It stores one summary per 32 pages, so ingest (COPY) does not slow
    down the way it would with a B-tree, which costs about as much as the COPY itself.
 2. Generated reports never change: triggers refuse UPDATE and DELETE on the report tables
    (PostgreSQL and SQLite), as the audit log does.

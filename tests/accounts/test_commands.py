@@ -2,16 +2,18 @@
 
 import io
 import re
+from datetime import timedelta
 
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import TestCase
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.audit import first_broken_link
 from accounts.demo import DEMO_PASSWORD
-from accounts.models import Account, ApiKey, AuditEvent, Membership
+from accounts.models import Account, ApiKey, AuditEvent, JobRun, Membership
 from tests.base import BillingTestCase, html_tables, run_cli
 
 KEY_LINE = re.compile(r"^bk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}\n$")
@@ -123,3 +125,21 @@ class SeedDemoTests(TestCase):
                 "Metro Transit",
             ],
         )
+
+
+class PruneJobRunsCommandTests(TestCase):
+    def test_deletes_runs_older_than_the_given_days_and_records_its_own_run(self) -> None:
+        old = JobRun.objects.create(
+            name="poll_events", started_at=timezone.now() - timedelta(days=10)
+        )
+        recent = JobRun.objects.create(name="poll_events", started_at=timezone.now())
+        out = io.StringIO()
+        call_command("prune_job_runs", "--days", "7", stdout=out)
+        self.assertEqual(out.getvalue().strip(), "Deleted 1 job runs older than 7 days.")
+        self.assertFalse(JobRun.objects.filter(pk=old.pk).exists())
+        self.assertTrue(JobRun.objects.filter(pk=recent.pk).exists())
+        self.assertEqual(JobRun.objects.get(name="prune_job_runs").counts, {"deleted": 1})
+
+    def test_refuses_a_nonsense_age(self) -> None:
+        with self.assertRaisesMessage(CommandError, "--days must be 1 or more."):
+            call_command("prune_job_runs", "--days", "0")

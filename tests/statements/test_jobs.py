@@ -4,7 +4,7 @@ run that finds the job's lock taken is recorded as skipped instead of overlappin
 import threading
 
 from celery.contrib.testing.worker import start_worker
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import TransactionTestCase
 
@@ -56,7 +56,8 @@ class JobTests(TransactionTestCase):
         holder.start()
         self.assertTrue(held.wait(30))
         try:
-            call_command("poll_events")
+            with self.assertRaisesMessage(CommandError, "Another poll is running"):
+                call_command("poll_events")
         finally:
             done.set()
             holder.join()

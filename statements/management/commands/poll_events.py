@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.jobs import run_job
 from accounts.models import JobStatus
@@ -15,8 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         run = run_job("poll_events", lambda run: statements_poll().counts())
         if run.status == JobStatus.SKIPPED:
-            self.stdout.write("Another poll is running; nothing done.")
-            return
+            raise CommandError("Another poll is running; nothing done.")
         counts = run.counts
         self.stdout.write(
             f"Priced {counts['rated_events']} sessions into {counts['lines']} lines on "
