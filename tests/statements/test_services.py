@@ -188,6 +188,16 @@ class CloseTests(StatementScenario, TestCase):
             ],
         )
 
+    def test_the_close_recounts_from_the_lines_and_later_months_follow(self) -> None:
+        # Stored running totals that drifted from the lines (say, an interrupted refresh):
+        # the close counts the lines again, and June starts from what May really ended with.
+        Statement.objects.filter(period=MAY).update(machine_charges=Decimal("999.00"))
+        Statement.objects.filter(period=MAY).update(ending_balance=Decimal("-952.00"))
+        statements_close(now=EARLY_JUNE)
+        may, june = Statement.objects.filter(period__in=[MAY, JUNE]).order_by("period")
+        self.assertEqual((may.status, may.ending_balance), ("closed", Decimal("45.50")))
+        self.assertEqual((june.starting_balance, june.ending_balance), (45.5, 45.5))
+
     def test_closing_twice_changes_nothing(self) -> None:
         statements_close(now=EARLY_JUNE)
         before = list(Statement.objects.order_by("id").values())
