@@ -13,6 +13,11 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
+def is_formula(text: str) -> bool:
+    """Would a spreadsheet run this text cell as a formula?"""
+    return text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(text)
+
+
 def csv_safe(value: Any) -> Any:
     """The value, with a leading apostrophe on text that a spreadsheet would run as a formula."""
     if value is None:
@@ -20,9 +25,7 @@ def csv_safe(value: Any) -> Any:
     if isinstance(value, bool | int | float | Decimal):
         return value
     text = str(value)
-    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
+    return "'" + text if is_formula(text) else text
 
 
 class _Echo:

@@ -18,11 +18,12 @@ from rest_framework.views import APIView
 from accounts.money import format_money
 from accounts.roles import Capability, can
 from licenses.models import License
+from metering.exports import iso_utc
 from metering.models import MONEY_DIGITS, MONEY_PLACES, Charge
 from metering.periods import ERR_PERIOD, format_period, parse_period
 
 from . import selectors
-from .exports import exact_seconds, iso_utc
+from .exports import exact_seconds
 from .filters import BalanceApiFilter, TransactionApiFilter
 from .formatting import format_hours
 from .models import Credit, Statement

@@ -8,15 +8,17 @@ The HTML streams too: its head, its lines in chunks, its tail.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.exports import csv_lines
+from accounts.exports import csv_lines, is_formula
 from accounts.money import minor_unit, round_money
+from metering.exports import iso_utc
+from metering.models import ChargeRollup
 from metering.periods import format_period
 
 from .models import Statement
@@ -45,11 +47,13 @@ _SAFE = (
     "CASE WHEN {col} ~ '^[=+@\\t\\r\\n-]' AND {col} !~ '^[+-]?[0-9]+(\\.[0-9]+)?$' "
     "THEN '''' || {col} ELSE {col} END"
 )
+# Machine ids are free text on every line; the catalog columns hold the few names of the
+# statement's rollups, so they are checked only when one of those names could be a formula.
+_CATALOG_COLUMNS = ("region", "pool", "machine_type", "license_type")
 _COPY_SQL = """
 COPY (
-    SELECT to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
-           || CASE WHEN extract(microseconds FROM start)::int %% 1000000 = 0 THEN ''
-                   ELSE '.' || rtrim(to_char(start AT TIME ZONE 'UTC', 'US'), '0') END || 'Z',
+    SELECT replace(to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   '.000000Z', 'Z'),
            trim_scale(extract(epoch FROM duration)),
            {machine_id}, {region}, {pool}, {machine_type}, {license_type},
            round(cost, %(places)s), round(license_cost, %(places)s),
@@ -58,20 +62,24 @@ COPY (
     WHERE license_id = %(license)s AND billed_period = %(period)s
     ORDER BY start, usage_event_id
 ) TO STDOUT WITH (FORMAT csv, HEADER false)
-""".format(  # noqa: S608 - the placeholders are our own column names
-    **{
-        col: _SAFE.format(col=col)
-        for col in ("machine_id", "region", "pool", "machine_type", "license_type")
+"""
+
+
+def _copy_sql(statement: Statement) -> str:
+    names = ChargeRollup.objects.filter(
+        license_id=statement.license_id, billed_period=statement.period
+    ).values_list(*_CATALOG_COLUMNS)
+    risky = {
+        column
+        for row in names.distinct()
+        for column, name in zip(_CATALOG_COLUMNS, row, strict=True)
+        if is_formula(name)
     }
-)
-
-
-def iso_utc(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    text = f"{moment:%Y-%m-%dT%H:%M:%S}"
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}".rstrip("0")
-    return text + "Z"
+    columns = {"machine_id": _SAFE.format(col="machine_id")} | {
+        column: _SAFE.format(col=column) if column in risky else column
+        for column in _CATALOG_COLUMNS
+    }
+    return _COPY_SQL.format(**columns)
 
 
 def exact_seconds(duration: timedelta) -> str:
@@ -87,7 +95,8 @@ def _copy_rows(statement: Statement) -> Iterator[bytes]:
         "period": statement.period,
     }
     buffer = bytearray(",".join(CSV_HEADER).encode() + b"\n")
-    with connection.cursor() as cursor, cursor.cursor.copy(_COPY_SQL, params) as copy:
+    sql = _copy_sql(statement)
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
         for data in copy:
             buffer += data
             if len(buffer) >= CSV_BUFFER:

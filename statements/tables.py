@@ -10,10 +10,10 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from accounts.money import round_money
+from metering.exports import iso_utc
 from metering.models import Charge
 from metering.periods import format_period, next_month
 
-from .exports import iso_utc
 from .formatting import format_duration, format_money
 from .models import Credit, Statement
 

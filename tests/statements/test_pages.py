@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from metering.periods import ERR_PERIOD
 from statements.models import Statement
+from statements.services import statements_poll
 from tests.factories import UserFactory
 from tests.statements.factories import ingest, session
 from tests.statements.world import FORMULA, IN_MAY, StatementWorld
@@ -223,6 +224,24 @@ class DownloadTests(StatementWorld):
                     "2026-05",
                 ],
             ],
+        )
+
+    def test_a_formula_in_a_catalog_name_and_fractional_seconds_in_the_csv(self) -> None:
+        pool = "=cmd|' /C calc'!A0"
+        ingest(
+            [
+                {
+                    **session(self.tenant_license, "frac", "2026-05-06 08:00", 90, pool=pool),
+                    "start": "2026-05-06T08:00:00.25Z",
+                }
+            ],
+            now=IN_MAY,
+        )
+        statements_poll(now=IN_MAY)
+        rows = csv_rows(self.client.get(downloads(self.tenant_license)["download_csv"]))
+        self.assertEqual(
+            [(row[0], row[4]) for row in rows[1:]],
+            [("2026-05-04T09:00:00Z", "render"), ("2026-05-06T08:00:00.250000Z", "'" + pool)],
         )
 
     def test_summary_csv(self) -> None:
