@@ -10,5 +10,6 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 
-# The embedded SQLite file, media and broker folders live here.
-VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
+# The embedded SQLite file, media, broker and static folders live here. WhiteNoise serves from
+# the finders in this mode but warns when STATIC_ROOT does not exist.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
