@@ -148,7 +148,8 @@ def describe_schedule(entry: schedule | float | timedelta) -> str:
         else (entry.total_seconds() if isinstance(entry, timedelta) else float(entry))
     )
     if seconds % 60 == 0:
-        return f"every {int(seconds // 60)} minutes"
+        minutes = int(seconds // 60)
+        return "every minute" if minutes == 1 else f"every {minutes} minutes"
     return f"every {seconds:g} seconds"
 
 

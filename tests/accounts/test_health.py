@@ -114,3 +114,4 @@ class JobHealthTests(TestCase):
     def test_describe_schedule_in_words(self) -> None:
         self.assertEqual(describe_schedule(crontab(minute="*/5")), "Every 5 minutes")
         self.assertEqual(describe_schedule(90.0), "every 90 seconds")
+        self.assertEqual(describe_schedule(60.0), "every minute")
