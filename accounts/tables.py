@@ -53,8 +53,23 @@ def _values(value: dict | None) -> str:
     return "" if not value else json.dumps(value, sort_keys=True)
 
 
+def _collapsed(value: dict | None) -> str:
+    """The changed fields by name; the values open on click (a <details>, no JavaScript)."""
+    if not value:
+        return "—"
+    fields = ", ".join(sorted(value))
+    return format_html(
+        '<details><summary class="small">{}</summary><code class="small text-wrap">{}</code>'
+        "</details>",
+        fields if len(fields) <= 60 else fields[:57] + "…",
+        _values(value),
+    )
+
+
 class AuditEventTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="When (UTC)", format="Y-m-d H:i:s")
+    created_at = tables.DateTimeColumn(
+        verbose_name="When (UTC)", format="Y-m-d H:i:s", attrs={"td": {"class": "text-nowrap"}}
+    )
     actor_label = tables.Column(verbose_name="Who")
     actor_type = tables.Column(verbose_name="Via")
     account = tables.Column(accessor="account__name", verbose_name="Account", orderable=False)
@@ -81,10 +96,10 @@ class AuditEventTable(tables.Table):
         order_by = ("-created_at",)
 
     def render_old_values(self, value: dict | None) -> str:
-        return format_html('<code class="small text-wrap">{}</code>', _values(value))
+        return _collapsed(value)
 
     def render_new_values(self, value: dict | None) -> str:
-        return format_html('<code class="small text-wrap">{}</code>', _values(value))
+        return _collapsed(value)
 
     def value_old_values(self, value: dict | None) -> str:
         return _values(value)

@@ -261,8 +261,9 @@ class AuditLogPageTests(BillingTestCase):
                     "Update",
                     "accounts.account",
                     str(self.tenant.pk),
-                    '{"currency": "USD"}',
-                    '{"currency": "EUR"}',
+                    # The changed fields' names, then the values they open to.
+                    'currency{"currency": "USD"}',
+                    'currency{"currency": "EUR"}',
                 ],
                 [
                     "owner",
@@ -271,8 +272,8 @@ class AuditLogPageTests(BillingTestCase):
                     "Update",
                     "accounts.account",
                     str(self.account.pk),
-                    '{"organization": "Alpha Devices Org"}',
-                    '{"organization": "Alpha Labs"}',
+                    'organization{"organization": "Alpha Devices Org"}',
+                    'organization{"organization": "Alpha Labs"}',
                 ],
             ],
         )
