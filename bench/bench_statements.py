@@ -215,28 +215,37 @@ _EXPORT_SQL = (
 )
 
 
-def _raw_copy_rate() -> tuple[float, int]:
-    """Rows per second of a raw COPY of the stored events into a bare table (no index)."""
+def _stored_events() -> tuple[bytes, int]:
+    """The stored events in COPY text format, and how many there are."""
     buffer = io.BytesIO()
     with connection.cursor() as cursor, cursor.cursor.copy(_EXPORT_SQL) as copy:
         for data in copy:
             buffer.write(data)
-    sql("DROP TABLE IF EXISTS bench_bare_events")
-    sql("CREATE TABLE bench_bare_events (LIKE metering_usageevent INCLUDING DEFAULTS)")
-    sql("ALTER TABLE bench_bare_events DROP COLUMN id")
-    rows = buffer.getvalue().count(b"\n")
+    return buffer.getvalue(), buffer.getvalue().count(b"\n")
+
+
+def _copy_rate(data: bytes, rows: int, indexed: bool = False) -> float:
+    """Rows per second of a raw COPY of the stored events into a bare table (no index), or with
+    `indexed` into a table like the events table with all its indexes: the ceiling for any
+    ingest that keeps those indexes, whatever it does before the COPY."""
     columns = _EXPORT_SQL.split("SELECT ")[1].split(" FROM")[0]
+    sql("DROP TABLE IF EXISTS bench_copy_events")
+    if indexed:
+        sql("CREATE TABLE bench_copy_events (LIKE metering_usageevent INCLUDING ALL)")
+    else:
+        sql("CREATE TABLE bench_copy_events (LIKE metering_usageevent INCLUDING DEFAULTS)")
+        sql("ALTER TABLE bench_copy_events DROP COLUMN id")
     with (
         timer() as elapsed,
         connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY bench_bare_events ({columns}) FROM STDIN") as copy,
+        cursor.cursor.copy(f"COPY bench_copy_events ({columns}) FROM STDIN") as copy,
     ):
-        view = buffer.getbuffer()
+        view = memoryview(data)
         for start in range(0, len(view), 1 << 20):
             copy.write(view[start : start + (1 << 20)])
     seconds = elapsed()
-    sql("DROP TABLE bench_bare_events")
-    return rows / seconds, rows
+    sql("DROP TABLE bench_copy_events")
+    return rows / seconds
 
 
 def bulk_ingest(ctx: Context, month: Any) -> Result:
@@ -281,7 +290,9 @@ def bulk_ingest(ctx: Context, month: Any) -> Result:
         call_command("ingest_events", str(path), "--no-progress", stdout=io.StringIO())
     ours = count / elapsed()
     stored = sql("SELECT count(*) FROM metering_usageevent")[0][0]
-    raw, copied = _raw_copy_rate()
+    data, copied = _stored_events()
+    raw = _copy_rate(data, copied)
+    indexed = _copy_rate(data, copied, indexed=True)
     path.unlink()
     ratio = ours / raw
     return Result(
@@ -292,7 +303,11 @@ def bulk_ingest(ctx: Context, month: Any) -> Result:
         unit="events/s",
         target="ours/raw >= 0.5",
         passed=ratio >= 0.5 and stored == count == copied,
-        notes={"stored": stored},
+        notes={
+            "stored": stored,
+            "indexed_copy_events_per_s": round(indexed),
+            "indexed_copy_ratio": round(indexed / raw, 2),
+        },
     )
 
 
@@ -405,7 +420,7 @@ def http_ingest(ctx: Context, month: Any) -> Result:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    raw, _ = _raw_copy_rate()
+    raw = _copy_rate(*_stored_events())
     return Result(
         name="2. HTTP ingest",
         scale=f"{batches} requests of 1,000 sessions, gunicorn {HTTP_WORKERS} workers, 4 clients",
