@@ -132,6 +132,37 @@ def _lock_active_package(holder: Account) -> ServicePackage | None:
     return None
 
 
+def _end_campaign(
+    *,
+    actor: Actor | None,
+    package: ServicePackage,
+    campaign: UpdateCampaign,
+    updates: int,
+    status: CampaignStatus,
+    event_type: LedgerEventType,
+    at: datetime,
+    note: str = "",
+) -> None:
+    """End a running campaign (its row and its package's are locked): the tokens it reserved
+    and did not spend on updates (at most one per device) go back in one ledger entry."""
+    old = snapshot(campaign)
+    used = min(updates, campaign.devices)
+    campaign.status = status
+    campaign.ended_at = at
+    campaign.updates = used
+    campaign.returned = campaign.devices - used
+    campaign.save()
+    record_change(actor=actor, instance=campaign, old=old)
+    _ledger(
+        package=package,
+        event_type=event_type,
+        tokens=campaign.returned,
+        occurred_at=at,
+        campaign=campaign,
+        note=f"{used} of {campaign.devices} tokens spent{note}",
+    )
+
+
 def _terminate(*, actor: Actor | None, package: ServicePackage) -> int:
     """The package expired (its row is locked): running campaigns are terminated, their unused
     tokens go back into the expired package, and everything left in it is lost. All entries
@@ -144,21 +175,15 @@ def _terminate(*, actor: Actor | None, package: ServicePackage) -> int:
     )
     spent = firmware_updates_by_campaign(c.uuid for c in campaigns)
     for campaign in campaigns:
-        old = snapshot(campaign)
-        used = min(spent[campaign.uuid], campaign.devices)
-        campaign.status = CampaignStatus.TERMINATED
-        campaign.ended_at = expired_at
-        campaign.updates = used
-        campaign.returned = campaign.devices - used
-        campaign.save()
-        record_change(actor=actor, instance=campaign, old=old)
-        _ledger(
+        _end_campaign(
+            actor=actor,
             package=package,
-            event_type=LedgerEventType.RESERVATION_TERMINATION,
-            tokens=campaign.returned,
-            occurred_at=expired_at,
             campaign=campaign,
-            note=f"{used} of {campaign.devices} tokens spent; the rest stay in the expired package",
+            updates=spent[campaign.uuid],
+            status=CampaignStatus.TERMINATED,
+            event_type=LedgerEventType.RESERVATION_TERMINATION,
+            at=expired_at,
+            note="; the rest stay in the expired package",
         )
     left = remaining_tokens(package.account)
     _ledger(
@@ -399,21 +424,14 @@ def campaign_finish(
         return campaign
     if _expire_if_due(actor=actor, package=package, now=now):
         return UpdateCampaign.objects.get(pk=campaign.pk)
-    used = min(firmware_updates_by_campaign([campaign.uuid])[campaign.uuid], campaign.devices)
-    old = snapshot(campaign)
-    campaign.status = CampaignStatus.FINISHED
-    campaign.ended_at = now
-    campaign.updates = used
-    campaign.returned = campaign.devices - used
-    campaign.save()
-    record_change(actor=actor, instance=campaign, old=old)
-    _ledger(
+    _end_campaign(
+        actor=actor,
         package=package,
-        event_type=LedgerEventType.RESERVATION_RELEASE,
-        tokens=campaign.returned,
-        occurred_at=now,
         campaign=campaign,
-        note=f"{used} of {campaign.devices} tokens spent",
+        updates=firmware_updates_by_campaign([campaign.uuid])[campaign.uuid],
+        status=CampaignStatus.FINISHED,
+        event_type=LedgerEventType.RESERVATION_RELEASE,
+        at=now,
     )
     return campaign
 
