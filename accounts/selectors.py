@@ -1,10 +1,11 @@
 """Reads for pages, the API and exports: current account, account trees, audit entries, health."""
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from celery.schedules import BaseSchedule, crontab, schedule
-from cron_descriptor import get_description
+from cron_descriptor import CasingTypeEnum, ExpressionDescriptor, Options
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, QuerySet
@@ -102,6 +103,13 @@ class JobHealth:
     overdue: bool
 
     @property
+    def counts(self) -> list[tuple[str, object]]:
+        """The last run's counts as (words, value): "rated events", 7."""
+        if self.last_run is None:
+            return []
+        return [(key.replace("_", " "), value) for key, value in self.last_run.counts.items()]
+
+    @property
     def age_seconds(self) -> float | None:
         if self.last_run is None:
             return None
@@ -132,7 +140,7 @@ def broker_check() -> Check:
 
 
 def describe_schedule(entry: schedule | float | timedelta) -> str:
-    """A beat schedule in words: "every 2 minutes", "At 03:17 AM"."""
+    """A beat schedule in words, one style for both kinds: "every 2 minutes", "at 03:17"."""
     if isinstance(entry, crontab):
         fields = (
             entry._orig_minute,
@@ -141,7 +149,12 @@ def describe_schedule(entry: schedule | float | timedelta) -> str:
             entry._orig_month_of_year,
             entry._orig_day_of_week,
         )
-        return get_description(" ".join(str(f) for f in fields))
+        options = Options()
+        options.casing_type = CasingTypeEnum.LowerCase
+        options.use_24hour_time_format = True
+        words = ExpressionDescriptor(" ".join(str(f) for f in fields), options).get_description()
+        # cron-descriptor 1.x (the series django-celery-beat allows) says "at 1 minutes past".
+        return re.sub(r"\b1 minutes\b", "1 minute", words)
     seconds = (
         entry.run_every.total_seconds()
         if isinstance(entry, schedule)

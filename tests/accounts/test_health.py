@@ -54,7 +54,7 @@ class HealthPageTests(TestCase):
         names = sorted(entry["task"].rsplit(".", 1)[-1] for entry in BEAT_SCHEDULE.values())
         self.assertEqual([row[0] for row in jobs], names)
         self.assertEqual(
-            job_row(jobs, "prune_job_runs"), ["prune_job_runs", "At 03:17 AM", "Has not run yet."]
+            job_row(jobs, "prune_job_runs"), ["prune_job_runs", "at 03:17", "Has not run yet."]
         )
 
     def test_a_recent_run_shows_status_age_and_counts(self) -> None:
@@ -63,13 +63,13 @@ class HealthPageTests(TestCase):
             status=JobStatus.OK,
             started_at=timezone.now() - timedelta(hours=2),
             finished_at=timezone.now(),
-            counts={"deleted": 5},
+            counts={"deleted": 5, "kept_runs": 3},
         )
         [jobs] = html_tables(self.client.get(HEALTH))
         name, _, _, status, age, counts, error = job_row(jobs, "prune_job_runs")
         self.assertEqual(
             (name, status, age, counts, error),
-            ("prune_job_runs", "OK", "2 hours ago", "{'deleted': 5}", ""),
+            ("prune_job_runs", "OK", "2 hours ago", "deleted 5 · kept runs 3", ""),
         )
 
     def test_a_failed_run_missed_since_shows_its_error_and_is_overdue(self) -> None:
@@ -108,10 +108,15 @@ class JobHealthTests(TestCase):
         )
         self.assertEqual(
             [(job.name, job.schedule) for job in job_health(beat)],
-            [("daily", "At 04:00 AM"), ("hourly", "every 60 minutes"), ("poll", "every 2 minutes")],
+            [("daily", "at 04:00"), ("hourly", "every 60 minutes"), ("poll", "every 2 minutes")],
         )
 
     def test_describe_schedule_in_words(self) -> None:
-        self.assertEqual(describe_schedule(crontab(minute="*/5")), "Every 5 minutes")
+        self.assertEqual(describe_schedule(crontab(minute="*/5")), "every 5 minutes")
+        self.assertEqual(describe_schedule(crontab(minute=1)), "at 1 minute past the hour")
+        self.assertEqual(
+            describe_schedule(crontab(minute=5, hour=0, day_of_month=1)),
+            "at 00:05, on day 1 of the month",
+        )
         self.assertEqual(describe_schedule(90.0), "every 90 seconds")
         self.assertEqual(describe_schedule(60.0), "every minute")
