@@ -15,10 +15,9 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.exports import csv_lines, is_formula
+from accounts.exports import csv_lines
 from accounts.money import minor_unit, round_money
 from metering.exports import iso_utc
-from metering.models import ChargeRollup
 from metering.periods import format_period
 
 from .models import Statement
@@ -43,43 +42,43 @@ PDF_LINES_MAX = 5000
 
 # Text cells that a spreadsheet would run as a formula get a leading apostrophe, exactly as
 # accounts.exports.csv_safe does (plain signed numbers are left alone).
-_SAFE = (
-    "CASE WHEN {col} ~ '^[=+@\\t\\r\\n-]' AND {col} !~ '^[+-]?[0-9]+(\\.[0-9]+)?$' "
-    "THEN '''' || {col} ELSE {col} END"
-)
-# Machine ids are free text on every line; the catalog columns hold the few names of the
-# statement's rollups, so they are checked only when one of those names could be a formula.
+_FORMULA = "({col} ~ '^[=+@\\t\\r\\n-]' AND {col} !~ '^[+-]?[0-9]+(\\.[0-9]+)?$')"
+# Machine ids are free text on every line. The catalog columns hold the few names of the
+# statement's rollups, so each is checked line by line only when one of those names could be a
+# formula. The rollups are read in the COPY's own statement: one snapshot, so a poll that
+# commits meanwhile cannot add a name the check did not see.
 _CATALOG_COLUMNS = ("region", "pool", "machine_type", "license_type")
-_COPY_SQL = """
+
+
+def _safe(column: str, *, guarded: bool) -> str:
+    """The column, with an apostrophe before a formula; `guarded` first asks the rollups."""
+    when = _FORMULA.format(col=f"c.{column}")
+    if guarded:
+        when = f"r.{column} AND {when}"
+    return f"CASE WHEN {when} THEN '''' || c.{column} ELSE c.{column} END"
+
+
+_RISKY = ", ".join(
+    f"coalesce(bool_or({_FORMULA.format(col=col)}), false) AS {col}" for col in _CATALOG_COLUMNS
+)
+_COPY_SQL = f"""
 COPY (
-    SELECT replace(to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    WITH r AS (
+        SELECT {_RISKY} FROM metering_chargerollup
+        WHERE license_id = %(license)s AND billed_period = %(period)s
+    )
+    SELECT replace(to_char(c.start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                    '.000000Z', 'Z'),
-           trim_scale(extract(epoch FROM duration)),
-           {machine_id}, {region}, {pool}, {machine_type}, {license_type},
-           round(cost, %(places)s), round(license_cost, %(places)s),
-           to_char(period, 'YYYY-MM')
-    FROM metering_charge
-    WHERE license_id = %(license)s AND billed_period = %(period)s
-    ORDER BY start, usage_event_id
+           trim_scale(extract(epoch FROM c.duration)),
+           {_safe("machine_id", guarded=False)},
+           {", ".join(_safe(col, guarded=True) for col in _CATALOG_COLUMNS)},
+           round(c.cost, %(places)s), round(c.license_cost, %(places)s),
+           to_char(c.period, 'YYYY-MM')
+    FROM metering_charge c CROSS JOIN r
+    WHERE c.license_id = %(license)s AND c.billed_period = %(period)s
+    ORDER BY c.start, c.usage_event_id
 ) TO STDOUT WITH (FORMAT csv, HEADER false)
-"""
-
-
-def _copy_sql(statement: Statement) -> str:
-    names = ChargeRollup.objects.filter(
-        license_id=statement.license_id, billed_period=statement.period
-    ).values_list(*_CATALOG_COLUMNS)
-    risky = {
-        column
-        for row in names.distinct()
-        for column, name in zip(_CATALOG_COLUMNS, row, strict=True)
-        if is_formula(name)
-    }
-    columns = {"machine_id": _SAFE.format(col="machine_id")} | {
-        column: _SAFE.format(col=column) if column in risky else column
-        for column in _CATALOG_COLUMNS
-    }
-    return _COPY_SQL.format(**columns)
+"""  # noqa: S608 - built from our column names; values are bound
 
 
 def exact_seconds(duration: timedelta) -> str:
@@ -95,8 +94,7 @@ def _copy_rows(statement: Statement) -> Iterator[bytes]:
         "period": statement.period,
     }
     buffer = bytearray(",".join(CSV_HEADER).encode() + b"\n")
-    sql = _copy_sql(statement)
-    with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+    with connection.cursor() as cursor, cursor.cursor.copy(_COPY_SQL, params) as copy:
         for data in copy:
             buffer += data
             if len(buffer) >= CSV_BUFFER:
