@@ -5,6 +5,7 @@ hand-written checks rather than DRF serializers; the messages are constants the 
 """
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -18,6 +19,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 ERR_NOT_OBJECT = "Each event must be a JSON object."
 ERR_REQUIRED = "This field is required."
 ERR_TEXT = "Must be a non-empty string of at most {max} characters."
+ERR_CONTROL = "Must not contain control characters (tabs, line breaks and the like)."
 ERR_UUID = "Must be a UUID."
 ERR_TIME = "Must be an ISO 8601 timestamp with a time zone, e.g. 2026-05-01T12:00:00Z."
 ERR_FUTURE = "Must not be more than 5 minutes in the future."
@@ -27,6 +29,12 @@ ERR_TYPE = "Must be one of: " + ", ".join(EventType.values) + "."
 ERR_CATEGORY = "Must be one of: " + ", ".join(ApiCallCategory.values) + "."
 
 Errors = dict[str, list[str]]
+
+# C0 and C1 control characters: no name needs them, and without them the fingerprint's field
+# separator cannot occur inside a field.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The longest text UUID() accepts ("urn:uuid:{...}"); longer input is not parsed or cached.
+_UUID_TEXT_MAX = 47
 
 
 @lru_cache(maxsize=65_536)
@@ -58,6 +66,9 @@ class Checked:
         if not isinstance(value, str) or len(value) > max_length:
             self.fail(field, ERR_TEXT.format(max=max_length))
             return ""
+        if _CONTROL.search(value):
+            self.fail(field, ERR_CONTROL)
+            return ""
         return value
 
     def uuid(self, field: str, *, required: bool = True) -> UUID | None:
@@ -66,7 +77,8 @@ class Checked:
             if required:
                 self.fail(field, ERR_REQUIRED)
             return None
-        parsed = _parse_uuid(str(value))
+        text = str(value)
+        parsed = _parse_uuid(text) if len(text) <= _UUID_TEXT_MAX else None
         if parsed is None:
             self.fail(field, ERR_UUID)
         return parsed
@@ -177,6 +189,7 @@ def check_event(raw: Any, now: datetime) -> tuple[Fields | None, Errors]:
 def fingerprint(values: Iterable[Any]) -> str:
     """MD5 of an event's normalised content, given in a fixed column order (not a security
     hash: it tells a duplicate from a conflict). Timestamps are UTC datetimes by then, so
-    "…Z" and "…+00:00" are the same event."""
+    "…Z" and "…+00:00" are the same event. Text fields hold no control characters (checked
+    above), so the separator cannot make two different events look alike."""
     text = "\x1f".join("" if value is None else str(value) for value in values)
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()

@@ -8,6 +8,7 @@ from metering.models import UnratedEvent, UsageEvent
 from metering.rating import REASON_UNKNOWN_LICENSE_TYPE, REASON_UNKNOWN_MACHINE_TYPE
 from metering.services import ERR_LICENSE
 from metering.validation import (
+    ERR_CONTROL,
     ERR_DURATION,
     ERR_FUTURE,
     ERR_REQUIRED,
@@ -73,6 +74,10 @@ class MachineSessionRejectionTests(BillingTestCase):
             ({"machine_id": "x" * 101}, {"machine_id": [ERR_TEXT.format(max=100)]}),
             ({"pool": 7}, {"pool": [ERR_TEXT.format(max=100)]}),
             ({"event_id": "e" * 101}, {"event_id": [ERR_TEXT.format(max=100)]}),
+            ({"machine_id": "m\x1ft"}, {"machine_id": [ERR_CONTROL]}),
+            ({"pool": "render\n=1+1"}, {"pool": [ERR_CONTROL]}),
+            ({"region": "eu\u0085west"}, {"region": [ERR_CONTROL]}),
+            ({"license": "0" * 10_000}, {"license": [ERR_UUID]}),
         ]
         for change, errors in cases:
             with self.subTest(change):
