@@ -163,7 +163,7 @@ def describe_schedule(entry: schedule | float | timedelta) -> str:
     if seconds % 60 == 0:
         minutes = int(seconds // 60)
         return "every minute" if minutes == 1 else f"every {minutes} minutes"
-    return f"every {seconds:g} seconds"
+    return "every second" if seconds == 1 else f"every {seconds:g} seconds"
 
 
 # A run this much later than the schedule expected marks the job overdue on the Health page.

@@ -119,4 +119,5 @@ class JobHealthTests(TestCase):
             "at 00:05, on day 1 of the month",
         )
         self.assertEqual(describe_schedule(90.0), "every 90 seconds")
+        self.assertEqual(describe_schedule(1.0), "every second")
         self.assertEqual(describe_schedule(60.0), "every minute")
