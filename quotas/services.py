@@ -141,7 +141,7 @@ def _end_campaign(
     status: CampaignStatus,
     event_type: LedgerEventType,
     at: datetime,
-    note: str = "",
+    note_suffix: str = "",
 ) -> None:
     """End a running campaign (its row and its package's are locked): the tokens it reserved
     and did not spend on updates (at most one per device) go back in one ledger entry."""
@@ -159,7 +159,7 @@ def _end_campaign(
         tokens=campaign.returned,
         occurred_at=at,
         campaign=campaign,
-        note=f"{used} of {campaign.devices} tokens spent{note}",
+        note=f"{used} of {campaign.devices} tokens spent{note_suffix}",
     )
 
 
@@ -183,7 +183,7 @@ def _terminate(*, actor: Actor | None, package: ServicePackage) -> int:
             status=CampaignStatus.TERMINATED,
             event_type=LedgerEventType.RESERVATION_TERMINATION,
             at=expired_at,
-            note="; the rest stay in the expired package",
+            note_suffix="; the rest stay in the expired package",
         )
     left = remaining_tokens(package.account)
     _ledger(
