@@ -9,7 +9,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
@@ -20,7 +21,7 @@ from accounts.scoping import Actor, can_see_account, scope, visible_accounts
 from licenses.models import License
 
 from ..models import EventType, UsageEvent
-from ..validation import Errors, Fields, check_event, fingerprint
+from ..validation import FIELD_SEPARATOR, Errors, Fields, check_event, fingerprint
 
 MAX_BATCH = 10_000
 
@@ -32,14 +33,12 @@ ERR_CAMPAIGN = "Unknown update campaign for this account."
 ERR_UPDATE_OUTSIDE = "Must be dated while the campaign ran, from {start} to {end} (UTC)."
 CONFLICT_DETAIL = "This event_id is already stored with different content; the stored event stays."
 
-# The columns written by ingest, in COPY order.
-COLUMNS: tuple[str, ...] = (
+# What tells a duplicate from a conflict: the event's columns in this order, as text (an absent
+# value as ""), joined by validation.FIELD_SEPARATOR and hashed by validation.fingerprint.
+CONTENT: tuple[str, ...] = (
     "account_id",
     "event_id",
     "type",
-    "occurred_at",
-    "received_at",
-    "fingerprint",
     "license_id",
     "duration_seconds",
     "machine_id",
@@ -53,13 +52,23 @@ COLUMNS: tuple[str, ...] = (
     "category",
     "event_name",
     "count",
+    "occurred_at",
 )
-_CONTENT = COLUMNS[:3] + COLUMNS[6:] + ("occurred_at",)
-# Every column an event type does not use; a validated event's own fields are laid over it.
-_EMPTY_ROW: dict[str, Any] = {
-    **dict.fromkeys(COLUMNS, ""),
-    **dict.fromkeys(("license_id", "duration_seconds", "campaign", "count"), None),
-}
+# The columns written by ingest, in COPY order: the content, so its text is the COPY line.
+COLUMNS: tuple[str, ...] = (*CONTENT, "received_at", "fingerprint")
+# Every content column an event type does not use; a validated event's fields are laid over it.
+_BLANK: dict[str, Any] = dict.fromkeys(CONTENT, "")
+_content_of = itemgetter(*CONTENT)
+_TAB = "\t"
+# COPY in CSV format with tab as the delimiter and a control character as the quote: validated
+# text holds no control characters, so no value needs quoting or escaping, and each row is its
+# content text with tabs. An empty value is NULL, except in the columns that are never NULL.
+_NULLABLE = ("license_id", "duration_seconds", "campaign", "count")
+_COPY_SQL = (
+    f"COPY {UsageEvent._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, "
+    f"DELIMITER E'\\t', QUOTE E'\\x01', "
+    f"FORCE_NOT_NULL ({', '.join(c for c in COLUMNS if c not in _NULLABLE)}))"
+)
 
 # Ingest holds this PostgreSQL advisory lock shared; `committed_watermark` takes it exclusively
 # for an instant, so every event id at or below the watermark it returns is committed.
@@ -123,9 +132,19 @@ def _default_account_id(actor: Actor) -> int | None:
     return actor.account_id if isinstance(actor, ApiKey) else None
 
 
+class _Row(NamedTuple):
+    """A validated event whose references resolved: ready to store."""
+
+    index: int  # its position in the batch
+    key: tuple[int, str]  # (account id, event id)
+    fingerprint: str
+    line: str  # the row as COPY reads it
+    fields: Fields
+
+
 def _resolve(
     actor: Actor, checked: list[tuple[int, Fields]], now: datetime
-) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, Errors]]]:
+) -> tuple[list[_Row], list[tuple[int, str, Errors]]]:
     """Turn validated events into rows, rejecting those whose license, account or campaign the
     actor may not use. Three queries per batch, whatever its size."""
     license_ids = {f["license"] for _, f in checked if f.get("license")}
@@ -147,6 +166,7 @@ def _resolve(
         if can_see_account(actor, owner)
     }
     default_account = _default_account_id(actor)
+    received_at = str(now)
 
     rows, rejected = [], []
     for index, f in checked:
@@ -176,24 +196,30 @@ def _resolve(
         if errors:
             rejected.append((index, f["event_id"], errors))
             continue
-        row = {**_EMPTY_ROW, **f, "account_id": account_id, "license_id": license_id}
-        row["received_at"] = now
-        row["fingerprint"] = fingerprint([row[k] for k in _CONTENT])
-        rows.append((index, row))
+        content = {**_BLANK, **f, "account_id": account_id}
+        if license_id is not None:
+            content["license_id"] = license_id
+        text = FIELD_SEPARATOR.join(map(str, _content_of(content)))
+        print_ = fingerprint(text)
+        line = f"{text.replace(FIELD_SEPARATOR, _TAB)}\t{received_at}\t{print_}\n"
+        rows.append(_Row(index, (account_id, f["event_id"]), print_, line, f))
     return rows, rejected
 
 
-def _insert(rows: Sequence[dict[str, Any]]) -> None:
-    table = UsageEvent._meta.db_table
+def _insert(rows: Sequence[_Row]) -> None:
     # The raw psycopg cursor does the COPY; Django still translates its errors.
-    sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
-        cursor.cursor.copy(sql) as copy,
+        cursor.cursor.copy(_COPY_SQL) as copy,
     ):
-        for row in rows:
-            copy.write_row([row[c] for c in COLUMNS])
+        copy.write("".join([row.line for row in rows]))
+
+
+_STORED_SQL = (
+    "SELECT event_id, fingerprint FROM metering_usageevent WHERE account_id = %s "
+    "AND event_id = ANY(%s)"
+)
 
 
 def _stored_fingerprints(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
@@ -201,16 +227,19 @@ def _stored_fingerprints(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str
     for account_id, event_id in keys:
         by_account[account_id].append(event_id)
     stored = {}
-    for account_id, event_ids in by_account.items():
-        for start in range(0, len(event_ids), 1000):
-            for event_id, print_ in UsageEvent.objects.filter(
-                account_id=account_id, event_id__in=event_ids[start : start + 1000]
-            ).values_list("event_id", "fingerprint"):
+    with connection.cursor() as cursor:
+        for account_id, event_ids in by_account.items():
+            cursor.execute(_STORED_SQL, [account_id, event_ids])
+            for event_id, print_ in cursor.fetchall():
                 stored[(account_id, event_id)] = print_
     return stored
 
 
-def _store(rows: list[tuple[int, dict[str, Any]]], result: IngestResult) -> None:
+def _conflict(row: _Row) -> dict[str, Any]:
+    return {"index": row.index, "event_id": row.key[1], "detail": CONFLICT_DETAIL}
+
+
+def _store(rows: list[_Row], result: IngestResult) -> None:
     """Insert new rows; sort the others into duplicates and conflicts. The first attempt assumes
     every row is new (the common case, one COPY); a unique violation means some are not."""
     for _attempt in range(5):
@@ -218,20 +247,18 @@ def _store(rows: list[tuple[int, dict[str, Any]]], result: IngestResult) -> None
             return
         try:
             with transaction.atomic():
-                _insert([row for _, row in rows])
+                _insert(rows)
         except IntegrityError:
-            stored = _stored_fingerprints((r["account_id"], r["event_id"]) for _, r in rows)
+            stored = _stored_fingerprints(row.key for row in rows)
             fresh = []
-            for index, row in rows:
-                known = stored.get((row["account_id"], row["event_id"]))
+            for row in rows:
+                known = stored.get(row.key)
                 if known is None:
-                    fresh.append((index, row))
-                elif known == row["fingerprint"]:
+                    fresh.append(row)
+                elif known == row.fingerprint:
                     result.duplicates += 1
                 else:
-                    result.conflicts.append(
-                        {"index": index, "event_id": row["event_id"], "detail": CONFLICT_DETAIL}
-                    )
+                    result.conflicts.append(_conflict(row))
             rows = fresh
             continue
         result.accepted += len(rows)
@@ -239,48 +266,45 @@ def _store(rows: list[tuple[int, dict[str, Any]]], result: IngestResult) -> None
     raise IntegrityError("Events kept colliding with concurrent ingest; retry the batch.")
 
 
-def _limit_firmware_updates(
-    rows: list[tuple[int, dict[str, Any]]], result: IngestResult
-) -> list[tuple[int, dict[str, Any]]]:
+def _limit_firmware_updates(rows: list[_Row], result: IngestResult) -> list[_Row]:
     """Each firmware update spends one token of its campaign's reservation. Under the campaign
     locks: re-sent updates are duplicates (they spend nothing), new ones beyond what the
     campaign may still record are rejected with the campaign's reason."""
-    updates = [(i, r) for i, r in rows if r["type"] == EventType.FIRMWARE_UPDATE]
+    updates = [row for row in rows if row.fields["type"] == EventType.FIRMWARE_UPDATE]
     if not updates or _campaign_allowances is None:
         return rows
-    allowances = _campaign_allowances({r["campaign"] for _, r in updates})
-    stored = _stored_fingerprints((r["account_id"], r["event_id"]) for _, r in updates)
+    allowances = _campaign_allowances({row.fields["campaign"] for row in updates})
+    stored = _stored_fingerprints(row.key for row in updates)
     left = {campaign: a.updates_left for campaign, a in allowances.items()}
     kept = []
-    for index, row in rows:
-        if row["type"] != EventType.FIRMWARE_UPDATE:
-            kept.append((index, row))
+    for row in rows:
+        if row.fields["type"] != EventType.FIRMWARE_UPDATE:
+            kept.append(row)
             continue
-        known = stored.get((row["account_id"], row["event_id"]))
-        if known == row["fingerprint"]:
+        known = stored.get(row.key)
+        if known == row.fingerprint:
             result.duplicates += 1
         elif known is not None:
-            result.conflicts.append(
-                {"index": index, "event_id": row["event_id"], "detail": CONFLICT_DETAIL}
-            )
+            result.conflicts.append(_conflict(row))
         else:
-            errors = _update_errors(row, allowances.get(row["campaign"]), left)
+            campaign = row.fields["campaign"]
+            errors = _update_errors(row.fields, allowances.get(campaign), left)
             if errors:
                 result.rejected.append(
-                    {"index": index, "event_id": row["event_id"], "errors": errors}
+                    {"index": row.index, "event_id": row.key[1], "errors": errors}
                 )
             else:
-                left[row["campaign"]] -= 1
-                kept.append((index, row))
+                left[campaign] -= 1
+                kept.append(row)
     return kept
 
 
 def _update_errors(
-    row: dict[str, Any], allowance: CampaignAllowance | None, left: dict[UUID, int]
+    fields: Fields, allowance: CampaignAllowance | None, left: dict[UUID, int]
 ) -> Errors:
     if allowance is None:
         return {"campaign": [ERR_CAMPAIGN]}
-    if not allowance.starts_at <= row["occurred_at"] < allowance.ends_at:
+    if not allowance.starts_at <= fields["occurred_at"] < allowance.ends_at:
         return {
             "timestamp": [
                 ERR_UPDATE_OUTSIDE.format(
@@ -289,7 +313,7 @@ def _update_errors(
                 )
             ]
         }
-    if left[row["campaign"]] <= 0:
+    if left[fields["campaign"]] <= 0:
         return {"campaign": [allowance.refusal]}
     return {}
 
@@ -299,11 +323,21 @@ def _lock_ingest_shared() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [INGEST_LOCK_KEY])
 
 
-def events_ingest(
+@dataclass
+class PreparedBatch:
+    """A batch checked and resolved but not stored yet: the rows to store and the outcome of
+    the others."""
+
+    rows: list[_Row]
+    result: IngestResult
+
+
+def events_prepare(
     *, actor: Actor, events: Sequence[Any], now: datetime | None = None
-) -> IngestResult:
-    """Store a batch of raw events (at most MAX_BATCH) for `actor`, an API key or user that may
-    send usage. Rejections carry field messages; nothing is dropped silently."""
+) -> PreparedBatch:
+    """The part of ingest that writes nothing: validate a batch of raw events (at most
+    MAX_BATCH) for `actor`, resolve their references and settle repeats inside the batch.
+    `events_store` finishes it; bulk ingest runs the two apart to overlap batches."""
     now = now or timezone.now()
     result = IngestResult()
     checked: list[tuple[int, Fields]] = []
@@ -319,28 +353,39 @@ def events_ingest(
     rows, rejected = _resolve(actor, checked, now)
     for index, event_id, errors in rejected:
         result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
-    first: dict[tuple[int, str], dict[str, Any]] = {}
+    first: dict[tuple[int, str], str] = {}
     unique_rows = []
-    for index, row in rows:
-        key = (row["account_id"], row["event_id"])
-        seen = first.get(key)
+    for row in rows:
+        seen = first.get(row.key)
         if seen is None:
-            first[key] = row
-            unique_rows.append((index, row))
-        elif seen["fingerprint"] == row["fingerprint"]:
+            first[row.key] = row.fingerprint
+            unique_rows.append(row)
+        elif seen == row.fingerprint:
             result.duplicates += 1
         else:
-            result.conflicts.append(
-                {"index": index, "event_id": row["event_id"], "detail": CONFLICT_DETAIL}
-            )
+            result.conflicts.append(_conflict(row))
+    return PreparedBatch(unique_rows, result)
 
+
+def events_store(*, batch: PreparedBatch) -> IngestResult:
+    """Store a prepared batch in one transaction, each event exactly once per (account,
+    event_id), and return what happened to every event of the batch."""
+    result = batch.result
     with transaction.atomic():
         _lock_ingest_shared()
-        unique_rows = _limit_firmware_updates(unique_rows, result)
-        _store(unique_rows, result)
+        rows = _limit_firmware_updates(batch.rows, result)
+        _store(rows, result)
     result.rejected.sort(key=lambda r: r["index"])
     result.conflicts.sort(key=lambda c: c["index"])
     return result
+
+
+def events_ingest(
+    *, actor: Actor, events: Sequence[Any], now: datetime | None = None
+) -> IngestResult:
+    """Store a batch of raw events (at most MAX_BATCH) for `actor`, an API key or user that may
+    send usage. Rejections carry field messages; nothing is dropped silently."""
+    return events_store(batch=events_prepare(actor=actor, events=events, now=now))
 
 
 def committed_watermark() -> int:
