@@ -62,6 +62,9 @@ class Checked:
 
     def text(self, field: str, max_length: int) -> str:
         value = self.raw.get(field)
+        # The usual case, answered cheaply: printable text holds no control characters.
+        if value.__class__ is str and 0 < len(value) <= max_length and value.isprintable():
+            return value
         if value is None or value == "":
             self.fail(field, ERR_REQUIRED)
             return ""
@@ -79,7 +82,7 @@ class Checked:
             if required:
                 self.fail(field, ERR_REQUIRED)
             return None
-        text = str(value)
+        text = value if value.__class__ is str else str(value)
         parsed = _parse_uuid(text) if len(text) <= _UUID_TEXT_MAX else None
         if parsed is None:
             self.fail(field, ERR_UUID)
@@ -97,7 +100,8 @@ class Checked:
         if parsed is None or parsed.tzinfo is None:
             self.fail(field, ERR_TIME)
             return None
-        parsed = parsed.astimezone(UTC)
+        if parsed.tzinfo is not UTC:
+            parsed = parsed.astimezone(UTC)
         if parsed > now + FUTURE_TOLERANCE:
             self.fail(field, ERR_FUTURE)
             return None

@@ -8,6 +8,7 @@ file is the one stored, and a later one is a duplicate or a conflict.
 """
 
 import csv
+import gc
 import io
 import mmap
 import multiprocessing
@@ -170,6 +171,9 @@ def _work(
 ) -> None:
     """One worker: prepare each of its blocks, then store it in its turn; report each block
     as (number, events read, result), or a failure as (None, 0, traceback)."""
+    # A worker builds rows by the million that hold no reference cycles, so reference counting
+    # frees them; the cyclic collector's passes over the batches in hand took a third of its time.
+    gc.disable()
     try:
         for number in range(me, len(plan.blocks), workers):
             events = plan.events(plan.blocks[number])

@@ -60,6 +60,17 @@ COLUMNS: tuple[str, ...] = (*CONTENT, "received_at", "fingerprint")
 _BLANK: dict[str, Any] = dict.fromkeys(CONTENT, "")
 _content_of = itemgetter(*CONTENT)
 _TAB = "\t"
+# The content columns whose validated values are not text yet, by event type: only these go
+# through str(), the rest are joined as they are.
+_NOT_TEXT: dict[str, tuple[str, ...]] = {
+    EventType.MACHINE_SESSION: ("duration_seconds", "occurred_at"),
+    EventType.DEVICE_CONNECTION: ("occurred_at",),
+    EventType.FIRMWARE_UPDATE: ("campaign", "occurred_at"),
+    EventType.API_CALL: ("count", "occurred_at"),
+}
+# Plain text, compared once or twice per event: cheaper than the enum members.
+_SESSION = EventType.MACHINE_SESSION.value
+_UPDATE = EventType.FIRMWARE_UPDATE.value
 # COPY in CSV format with tab as the delimiter and a control character as the quote: validated
 # text holds no control characters, so no value needs quoting or escaping, and each row is its
 # content text with tabs. An empty value is NULL, except in the columns that are never NULL.
@@ -147,9 +158,14 @@ def _resolve(
 ) -> tuple[list[_Row], list[tuple[int, str, Errors]]]:
     """Turn validated events into rows, rejecting those whose license, account or campaign the
     actor may not use. Three queries per batch, whatever its size."""
-    license_ids = {f["license"] for _, f in checked if f.get("license")}
-    account_ids = {f["account"] for _, f in checked if f["account"]}
-    campaign_ids = {f["campaign"] for _, f in checked if f.get("campaign")}
+    license_ids, account_ids, campaign_ids = set(), set(), set()
+    for _, f in checked:
+        if f["account"]:
+            account_ids.add(f["account"])
+        if f["type"] == _SESSION:
+            license_ids.add(f["license"])
+        elif f["type"] == _UPDATE:
+            campaign_ids.add(f["campaign"])
     licenses = {
         uuid: (pk, account_id)
         for uuid, pk, account_id in scope(License.objects.all(), actor)
@@ -177,14 +193,14 @@ def _resolve(
             if account_id is None:
                 errors["account"] = [ERR_ACCOUNT]
         license_id = None
-        if f["type"] == EventType.MACHINE_SESSION:
+        if f["type"] == _SESSION:
             license_id, owner = licenses.get(f["license"], (None, None))
             if license_id is None:
                 errors["license"] = [ERR_LICENSE]
             elif account_id is not None and account_id != owner:
                 errors["license"] = [ERR_ACCOUNT_MISMATCH]
             account_id = owner
-        elif f["type"] == EventType.FIRMWARE_UPDATE:
+        elif f["type"] == _UPDATE:
             owner = campaigns.get(f["campaign"])
             account_id = account_id or default_account or owner
             if owner is None or owner != account_id:
@@ -196,10 +212,12 @@ def _resolve(
         if errors:
             rejected.append((index, f["event_id"], errors))
             continue
-        content = {**_BLANK, **f, "account_id": account_id}
+        content = {**_BLANK, **f, "account_id": str(account_id)}
         if license_id is not None:
-            content["license_id"] = license_id
-        text = FIELD_SEPARATOR.join(map(str, _content_of(content)))
+            content["license_id"] = str(license_id)
+        for name in _NOT_TEXT[f["type"]]:
+            content[name] = str(content[name])
+        text = FIELD_SEPARATOR.join(_content_of(content))
         print_ = fingerprint(text)
         line = f"{text.replace(FIELD_SEPARATOR, _TAB)}\t{received_at}\t{print_}\n"
         rows.append(_Row(index, (account_id, f["event_id"]), print_, line, f))
