@@ -5,12 +5,10 @@ The same service backs `POST /api/v1/events` and `manage.py ingest_events`. A ba
 transaction: events are either all stored or, on an unexpected error, none are.
 """
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
@@ -21,7 +19,8 @@ from accounts.scoping import Actor, can_see_account, scope, visible_accounts
 from licenses.models import License
 
 from ..models import EventType, UsageEvent
-from ..validation import FIELD_SEPARATOR, Errors, Fields, check_event, fingerprint
+from ..validation import Errors, Fields, check_event
+from .rows import EventRow, event_row, rows_copy, stored_fingerprints
 
 MAX_BATCH = 10_000
 
@@ -33,53 +32,9 @@ ERR_CAMPAIGN = "Unknown update campaign for this account."
 ERR_UPDATE_OUTSIDE = "Must be dated while the campaign ran, from {start} to {end} (UTC)."
 CONFLICT_DETAIL = "This event_id is already stored with different content; the stored event stays."
 
-# What tells a duplicate from a conflict: the event's columns in this order, as text (an absent
-# value as ""), joined by validation.FIELD_SEPARATOR and hashed by validation.fingerprint.
-CONTENT: tuple[str, ...] = (
-    "account_id",
-    "event_id",
-    "type",
-    "license_id",
-    "duration_seconds",
-    "machine_id",
-    "machine_type",
-    "region",
-    "pool",
-    "license_type",
-    "device_id",
-    "endpoint_name",
-    "campaign",
-    "category",
-    "event_name",
-    "count",
-    "occurred_at",
-)
-# The columns written by ingest, in COPY order: the content, so its text is the COPY line.
-COLUMNS: tuple[str, ...] = (*CONTENT, "received_at", "fingerprint")
-# Every content column an event type does not use; a validated event's fields are laid over it.
-_BLANK: dict[str, Any] = dict.fromkeys(CONTENT, "")
-_content_of = itemgetter(*CONTENT)
-_TAB = "\t"
-# The content columns whose validated values are not text yet, by event type: only these go
-# through str(), the rest are joined as they are.
-_NOT_TEXT: dict[str, tuple[str, ...]] = {
-    EventType.MACHINE_SESSION: ("duration_seconds", "occurred_at"),
-    EventType.DEVICE_CONNECTION: ("occurred_at",),
-    EventType.FIRMWARE_UPDATE: ("campaign", "occurred_at"),
-    EventType.API_CALL: ("count", "occurred_at"),
-}
 # Plain text, compared once or twice per event: cheaper than the enum members.
 _SESSION = EventType.MACHINE_SESSION.value
 _UPDATE = EventType.FIRMWARE_UPDATE.value
-# COPY in CSV format with tab as the delimiter and a control character as the quote: validated
-# text holds no control characters, so no value needs quoting or escaping, and each row is its
-# content text with tabs. An empty value is NULL, except in the columns that are never NULL.
-_NULLABLE = ("license_id", "duration_seconds", "campaign", "count")
-_COPY_SQL = (
-    f"COPY {UsageEvent._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, "
-    f"DELIMITER E'\\t', QUOTE E'\\x01', "
-    f"FORCE_NOT_NULL ({', '.join(c for c in COLUMNS if c not in _NULLABLE)}))"
-)
 
 # Ingest holds this PostgreSQL advisory lock shared; `committed_watermark` takes it exclusively
 # for an instant, so every event id at or below the watermark it returns is committed.
@@ -143,19 +98,9 @@ def _default_account_id(actor: Actor) -> int | None:
     return actor.account_id if isinstance(actor, ApiKey) else None
 
 
-class _Row(NamedTuple):
-    """A validated event whose references resolved: ready to store."""
-
-    index: int  # its position in the batch
-    key: tuple[int, str]  # (account id, event id)
-    fingerprint: str
-    line: str  # the row as COPY reads it
-    fields: Fields
-
-
 def _resolve(
     actor: Actor, checked: list[tuple[int, Fields]], now: datetime
-) -> tuple[list[_Row], list[tuple[int, str, Errors]]]:
+) -> tuple[list[EventRow], list[tuple[int, str, Errors]]]:
     """Turn validated events into rows, rejecting those whose license, account or campaign the
     actor may not use. Three queries per batch, whatever its size."""
     license_ids, account_ids, campaign_ids = set(), set(), set()
@@ -212,52 +157,15 @@ def _resolve(
         if errors:
             rejected.append((index, f["event_id"], errors))
             continue
-        content = {**_BLANK, **f, "account_id": str(account_id)}
-        if license_id is not None:
-            content["license_id"] = str(license_id)
-        for name in _NOT_TEXT[f["type"]]:
-            content[name] = str(content[name])
-        text = FIELD_SEPARATOR.join(_content_of(content))
-        print_ = fingerprint(text)
-        line = f"{text.replace(FIELD_SEPARATOR, _TAB)}\t{received_at}\t{print_}\n"
-        rows.append(_Row(index, (account_id, f["event_id"]), print_, line, f))
+        rows.append(event_row(index, f, account_id, license_id, received_at))
     return rows, rejected
 
 
-def _insert(rows: Sequence[_Row]) -> None:
-    # The raw psycopg cursor does the COPY; Django still translates its errors.
-    with (
-        connection.cursor() as cursor,
-        connection.wrap_database_errors,
-        cursor.cursor.copy(_COPY_SQL) as copy,
-    ):
-        copy.write("".join([row.line for row in rows]))
-
-
-_STORED_SQL = (
-    "SELECT event_id, fingerprint FROM metering_usageevent WHERE account_id = %s "
-    "AND event_id = ANY(%s)"
-)
-
-
-def _stored_fingerprints(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
-    by_account: dict[int, list[str]] = defaultdict(list)
-    for account_id, event_id in keys:
-        by_account[account_id].append(event_id)
-    stored = {}
-    with connection.cursor() as cursor:
-        for account_id, event_ids in by_account.items():
-            cursor.execute(_STORED_SQL, [account_id, event_ids])
-            for event_id, print_ in cursor.fetchall():
-                stored[(account_id, event_id)] = print_
-    return stored
-
-
-def _conflict(row: _Row) -> dict[str, Any]:
+def _conflict(row: EventRow) -> dict[str, Any]:
     return {"index": row.index, "event_id": row.key[1], "detail": CONFLICT_DETAIL}
 
 
-def _store(rows: list[_Row], result: IngestResult) -> None:
+def _store(rows: list[EventRow], result: IngestResult) -> None:
     """Insert new rows; sort the others into duplicates and conflicts. The first attempt assumes
     every row is new (the common case, one COPY); a unique violation means some are not."""
     for _attempt in range(5):
@@ -265,9 +173,9 @@ def _store(rows: list[_Row], result: IngestResult) -> None:
             return
         try:
             with transaction.atomic():
-                _insert(rows)
+                rows_copy(rows)
         except IntegrityError:
-            stored = _stored_fingerprints(row.key for row in rows)
+            stored = stored_fingerprints(row.key for row in rows)
             fresh = []
             for row in rows:
                 known = stored.get(row.key)
@@ -284,7 +192,7 @@ def _store(rows: list[_Row], result: IngestResult) -> None:
     raise IntegrityError("Events kept colliding with concurrent ingest; retry the batch.")
 
 
-def _limit_firmware_updates(rows: list[_Row], result: IngestResult) -> list[_Row]:
+def _limit_firmware_updates(rows: list[EventRow], result: IngestResult) -> list[EventRow]:
     """Each firmware update spends one token of its campaign's reservation. Under the campaign
     locks: re-sent updates are duplicates (they spend nothing), new ones beyond what the
     campaign may still record are rejected with the campaign's reason."""
@@ -292,7 +200,7 @@ def _limit_firmware_updates(rows: list[_Row], result: IngestResult) -> list[_Row
     if not updates or _campaign_allowances is None:
         return rows
     allowances = _campaign_allowances({row.fields["campaign"] for row in updates})
-    stored = _stored_fingerprints(row.key for row in updates)
+    stored = stored_fingerprints(row.key for row in updates)
     left = {campaign: a.updates_left for campaign, a in allowances.items()}
     kept = []
     for row in rows:
@@ -346,7 +254,7 @@ class PreparedBatch:
     """A batch checked and resolved but not stored yet: the rows to store and the outcome of
     the others."""
 
-    rows: list[_Row]
+    rows: list[EventRow]
     result: IngestResult
 
 
