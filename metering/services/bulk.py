@@ -99,24 +99,26 @@ class _Plan:
 
 
 def _line_count(text: bytes) -> int:
-    """Lines a text reader sees: lines end with \n, \r\n or a lone \r."""
+    """Lines a text reader sees: a line ends with LF, CR LF or a lone CR."""
     return text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
 
 
 def _plan(path: Path, fmt: str, batch_size: int) -> _Plan | None:
-    """Blocks of about `batch_size` lines, each starting after a \\n; or None when the file is
+    """Blocks of about `batch_size` lines, each starting after a LF; or None when the file is
     better read in one process: small, one block, or a CSV file with quotes (a quoted cell may
     hold a line break, so there a line end is not always the end of a row)."""
-    if path.stat().st_size < PARALLEL_MIN_BYTES:
+    size = path.stat().st_size
+    if not size or size < PARALLEL_MIN_BYTES:
         return None
     with path.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
         start, header = 0, None
         if fmt == "csv":
             start = data.find(b"\n") + 1
+            first = data[:start]
             # The header must be the first line as the CSV reader reads it.
-            if data.find(b'"') >= 0 or not start or b"\r" in data[: start - 2]:
+            if data.find(b'"') >= 0 or not start or b"\r" in first.removesuffix(b"\r\n"):
                 return None
-            header = next(csv.reader([data[:start].decode("utf-8")]))
+            header = next(csv.reader([first.decode("utf-8")]))
         sample = data[start : start + _SAMPLE_BYTES]
         block_bytes = max(len(sample) * batch_size // max(sample.count(b"\n"), 1), 1)
         plan = _Plan(path, fmt, header)
