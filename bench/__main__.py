@@ -1,4 +1,4 @@
-"""Run the benchmarks: `bench/run [--quick] [--only NAME ...] [--figure N ...]`.
+"""Run the benchmarks: `bench/run [--quick] [--only NAME ...]`.
 
 Uses its own PostgreSQL database (BENCH_DATABASE_URL, default billing_bench on localhost),
 migrated from scratch on each run, and writes bench/results/latest.json plus a Markdown table
@@ -22,9 +22,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="bench/run")
     parser.add_argument("--quick", action="store_true", help="small data, to check it works")
     parser.add_argument("--only", nargs="*", default=[], help="module names, e.g. statements")
-    parser.add_argument(
-        "--figure", nargs="*", type=int, default=[], help="figure numbers, e.g. 1 (default: all)"
-    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings.local")
@@ -48,7 +45,7 @@ def main() -> int:
         if m.name.startswith("bench_")
     )
     chosen = [n for n in names if not args.only or n in args.only]
-    ctx = Context(full=not args.quick, figures=set(args.figure))
+    ctx = Context(full=not args.quick)
     results = []
     for name in chosen:
         print(f"== {name}", file=sys.stderr, flush=True)

@@ -13,7 +13,7 @@ same work in the same run.
 
 Data is generated with SQL (`setseed` makes it repeatable); each figure starts from empty
 usage, statement and catalog tables. `bench/run --only statements` runs it at full scale;
-`--quick` at a small scale to check it works; `--figure 1 3` runs only those figures.
+`--quick` at a small scale to check it works.
 """
 
 import csv
@@ -85,6 +85,7 @@ TABLES = [
 
 
 def run(ctx: Context) -> list[Result]:
+    """Every figure, or those BENCH_FIGURES names by number (`BENCH_FIGURES=4` or `3,4`)."""
     month = previous_month(month_of(timezone.now()))
     figures = [
         bulk_ingest,
@@ -95,7 +96,12 @@ def run(ctx: Context) -> list[Result]:
         machine_usage_csv,
         statement_pdf,
     ]
-    return [figure(ctx, month) for n, figure in enumerate(figures, 1) if ctx.wants(n)]
+    chosen = {int(n) for n in os.environ.get("BENCH_FIGURES", "").split(",") if n.strip()}
+    return [
+        figure(ctx, month)
+        for number, figure in enumerate(figures, start=1)
+        if not chosen or number in chosen
+    ]
 
 
 # -- Data --------------------------------------------------------------------------------------

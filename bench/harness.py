@@ -42,13 +42,9 @@ class Result:
 class Context:
     full: bool  # full scale (the stated figures) or a quick smoke run
     options: dict[str, Any] = field(default_factory=dict)
-    figures: set[int] = field(default_factory=set)  # the figures to run; empty: all of them
 
     def scale(self, full: int, quick: int) -> int:
         return full if self.full else quick
-
-    def wants(self, figure: int) -> bool:
-        return not self.figures or figure in self.figures
 
 
 @contextmanager
