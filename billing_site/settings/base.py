@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from billing_site.embedded_postgres import database_url
+
 from .env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -70,21 +72,13 @@ TEMPLATES = [
     },
 ]
 
-DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'billing.sqlite3'}"
+# PostgreSQL everywhere. Without DATABASE_URL: the embedded server that bin/run starts in var/.
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", DEFAULT_SQLITE_URL), conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
+        env_str("DATABASE_URL", database_url(VAR_DIR / "postgres", "billing")),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web server, worker and beat share one file: WAL lets readers run beside the one writer,
-    # IMMEDIATE transactions take the write lock up front instead of failing half way.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
-    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

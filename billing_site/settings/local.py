@@ -1,4 +1,4 @@
-"""Embedded demo settings: SQLite, a filesystem Celery broker, debug pages on."""
+"""Embedded demo settings: the embedded PostgreSQL server, a filesystem Celery broker."""
 
 from .base import *  # noqa: F403
 from .env import env_bool
@@ -10,6 +10,6 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 
-# The embedded SQLite file, media, broker and static folders live here. WhiteNoise serves from
+# The embedded database, media, broker and static folders live here. WhiteNoise serves from
 # the finders in this mode but warns when STATIC_ROOT does not exist.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -9,6 +9,8 @@ DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
 if SECRET_KEY.startswith("insecure-") or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters.")
+# Production names its database; the embedded server in var/ is for the demo and tests only.
+env_str("DATABASE_URL")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this site answers to.")
