@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "accounts.apps.StaticFilesConfig",
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
