@@ -21,13 +21,13 @@ from .models import Account, ApiKey, AuditEvent, JobRun, Membership
 
 
 class EstimatedCountPaginator(Paginator):
-    """Large tables (audit log, job runs, usage) are not counted row by row: unfiltered lists on
-    PostgreSQL use the planner's estimate; filtered lists count only what the filter selects."""
+    """Large tables (audit log, job runs, usage) are not counted row by row: unfiltered lists use
+    the planner's estimate; filtered lists count only what the filter selects."""
 
     @cached_property
     def count(self) -> int:
         query = self.object_list.query
-        if connection.vendor == "postgresql" and not query.where:
+        if not query.where:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",

@@ -82,10 +82,8 @@ def compute_hash(event: AuditEvent, prev_hash: str) -> str:
 
 
 def _lock_chain() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-    # SQLite: the IMMEDIATE transaction mode (settings) already gives one writer at a time.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
 def audit_record(

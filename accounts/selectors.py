@@ -123,7 +123,7 @@ def database_check() -> Check:
             cursor.fetchone()
     except Exception as exc:  # any failure means unreachable; the page shows why
         return Check("Database", False, str(exc))
-    return Check("Database", True, f"{connection.vendor} reachable")
+    return Check("Database", True, "PostgreSQL reachable")
 
 
 def broker_check() -> Check:

@@ -1,31 +1,17 @@
-"""Reads for billing pages, the API and the report job: whose package an account uses, the quota
-at any moment, the ledger with its running balance, and each month's usage by account."""
+"""Reads about each month's usage and its report, and why a month has no report (yet)."""
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from uuid import UUID
 
-from django.db.models import (
-    Count,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import Account, AccountKind, BusinessModel
+from accounts.models import Account, BusinessModel
 from accounts.scoping import subtree_ids
 from metering.models import DailyUsage, DeviceMonth, EventType, UsageReport
-from metering.months import Month, add_months, report_available_on
+from metering.months import REPORTS_READY_BY, Month, report_available_on
 from metering.selectors import (
     Usage,
-    firmware_updates_by_campaign,
     live_usage,
     report_month,
     report_of,
@@ -36,191 +22,7 @@ from metering.selectors import (
     transactions_window,
 )
 
-from .models import (
-    CampaignStatus,
-    PackageStatus,
-    QuotaLedgerEntry,
-    ServicePackage,
-    UpdateCampaign,
-)
-
-# The expiry warning shows from this many months before a package expires.
-EXPIRY_WARNING_MONTHS = 3
-
-
-def package_holder(account: Account) -> Account:
-    """Whose service package the account uses: a tenant (a customer below a customer) uses its
-    aggregator's; every other account its own."""
-    holder = account
-    while (
-        holder.kind == AccountKind.CUSTOMER
-        and holder.parent is not None
-        and holder.parent.kind == AccountKind.CUSTOMER
-    ):
-        holder = holder.parent
-    return holder
-
-
-def active_package(holder: Account) -> ServicePackage | None:
-    return ServicePackage.objects.filter(account=holder, status=PackageStatus.ACTIVE).first()
-
-
-def latest_package_by(holder: Account, moment: datetime) -> ServicePackage | None:
-    """The newest package that had started by `moment` (it may have expired since)."""
-    return (
-        ServicePackage.objects.filter(account=holder, starts_at__lte=moment)
-        .order_by("-starts_at", "-id")
-        .first()
-    )
-
-
-def remaining_tokens(holder: Account, *, before: datetime | None = None) -> int:
-    """The remaining quota: the sum of the holder's ledger (up to `before`, exclusive)."""
-    entries = QuotaLedgerEntry.objects.filter(account=holder)
-    if before is not None:
-        entries = entries.filter(occurred_at__lt=before)
-    return entries.aggregate(total=Sum("tokens"))["total"] or 0
-
-
-def campaign_updates(campaigns: Iterable[UpdateCampaign]) -> dict[int, int]:
-    """Tokens each campaign has spent: its firmware updates so far (or when it ended)."""
-    campaigns = list(campaigns)
-    counts = firmware_updates_by_campaign(c.uuid for c in campaigns if c.updates is None)
-    return {c.id: c.updates if c.updates is not None else counts[c.uuid] for c in campaigns}
-
-
-def reserved_tokens(holder: Account) -> int:
-    """Tokens held by the holder's running campaigns and not spent yet."""
-    running = list(
-        UpdateCampaign.objects.filter(package__account=holder, status=CampaignStatus.RUNNING)
-    )
-    spent = campaign_updates(running)
-    return sum(max(c.devices - spent[c.id], 0) for c in running)
-
-
-@dataclass(frozen=True)
-class QuotaSummary:
-    """The service package an account uses, as of a moment."""
-
-    holder: Account
-    package: ServicePackage | None
-    remaining: int
-    reserved: int
-    as_of: datetime
-    warning: bool  # within three months of expiry (and not expired)
-
-    @property
-    def expires_at(self) -> datetime | None:
-        return self.package.expires_at if self.package else None
-
-    @property
-    def state(self) -> str:
-        """none, not_started, active, renewed or expired, as of `as_of`."""
-        package = self.package
-        if package is None:
-            return "none"
-        if package.starts_at > self.as_of:
-            return "not_started"
-        if package.expires_at <= self.as_of:
-            return "expired"
-        if package.ended_at is not None and package.ended_at <= self.as_of:
-            return "renewed"
-        return "active"
-
-
-def quota_summary(
-    account: Account, *, now: datetime, as_of: datetime | None = None
-) -> QuotaSummary:
-    """The package the account uses and its quota now, or at the end of a past period."""
-    holder = package_holder(account)
-    moment = as_of if as_of is not None and as_of < now else now
-    package = latest_package_by(holder, moment) or (
-        active_package(holder) if moment == now else None
-    )
-    live = moment == now
-    warning = (
-        live
-        and package is not None
-        and package.status == PackageStatus.ACTIVE
-        and add_months(package.expires_at, -EXPIRY_WARNING_MONTHS) <= now < package.expires_at
-    )
-    return QuotaSummary(
-        holder=holder,
-        package=package,
-        remaining=remaining_tokens(holder, before=None if live else moment),
-        reserved=reserved_tokens(holder) if live else 0,
-        as_of=moment,
-        warning=warning,
-    )
-
-
-def holders_with_package_in(month: Month) -> set[int]:
-    """Accounts that had a service package at some time during the month."""
-    return set(
-        ServicePackage.objects.filter(starts_at__lt=month.end)
-        .filter(Q(ended_at__isnull=True, expires_at__gt=month.start) | Q(ended_at__gt=month.start))
-        .values_list("account_id", flat=True)
-    )
-
-
-def accounts_with_package_in(month: Month) -> set[int]:
-    """Accounts whose package holder had a service package during the month: the holders and
-    the tenants below them."""
-    holders = holders_with_package_in(month)
-    if not holders:
-        return set()
-    rows = list(Account.objects.values_list("id", "parent_id", "kind"))
-    parents = {account_id: parent_id for account_id, parent_id, _ in rows}
-    customers = {account_id for account_id, _, kind in rows if kind == AccountKind.CUSTOMER}
-
-    def holder_of(account_id: int) -> int:
-        while account_id in customers and parents[account_id] in customers:
-            account_id = parents[account_id]
-        return account_id
-
-    return {account_id for account_id in parents if holder_of(account_id) in holders}
-
-
-def campaign_names() -> dict[UUID, str]:
-    return dict(UpdateCampaign.objects.values_list("uuid", "name"))
-
-
-# -- The ledger ---------------------------------------------------------------------------------
-
-
-def ledger_for(account: Account) -> QuerySet[QuotaLedgerEntry]:
-    """The ledger an account may read, each entry with `remaining_after` (the quota after it).
-    An aggregator or stand-alone account reads its whole ledger; a tenant reads the package
-    events and its own campaigns' entries, never a sibling's."""
-    holder = package_holder(account)
-    # The quota after each entry, over the whole ledger whatever the page filters.
-    up_to_here = (
-        QuotaLedgerEntry.objects.filter(account_id=OuterRef("account_id"))
-        .filter(
-            Q(occurred_at__lt=OuterRef("occurred_at"))
-            | Q(occurred_at=OuterRef("occurred_at"), id__lte=OuterRef("id"))
-        )
-        .order_by()
-        .values("account_id")
-        .annotate(total=Sum("tokens"))
-        .values("total")
-    )
-    entries = (
-        QuotaLedgerEntry.objects.filter(account=holder)
-        .select_related("campaign", "campaign__account", "package")
-        .annotate(remaining_after=Subquery(up_to_here, output_field=IntegerField()))
-    )
-    if holder.pk != account.pk:
-        own = subtree_ids([account.pk])
-        entries = entries.filter(Q(campaign__isnull=True) | Q(campaign__account_id__in=own))
-    return entries
-
-
-def ledger_in(account: Account, month: Month) -> QuerySet[QuotaLedgerEntry]:
-    return ledger_for(account).filter(occurred_at__gte=month.start, occurred_at__lt=month.end)
-
-
-# -- Usage by month -----------------------------------------------------------------------------
+from .packages import QuotaSummary, accounts_with_package_in, quota_summary
 
 
 @dataclass(frozen=True)
@@ -423,4 +225,96 @@ def billing_overview(account: Account, month: Month, now: datetime) -> BillingOv
         transactions=transactions_in_window([account.pk], today),
         transactions_since=since,
         rolled_up_at=rollup.updated_at if rollup else None,
+    )
+
+
+# -- The billing report ---------------------------------------------------------------------------
+
+# Why a month has no report for an account (the API's 404). Tests assert these.
+ERR_REPORT_NOT_OVER = (
+    "{month} is not over yet: its usage report will be available on {day:%Y-%m-%d} "
+    f"by {REPORTS_READY_BY}."
+)
+ERR_REPORT_NOT_READY = (
+    "The usage report for {month} is not ready yet: it will be available on {day:%Y-%m-%d} "
+    f"by {REPORTS_READY_BY}."
+)
+ERR_REPORT_ABSENT = (
+    "{account} has no usage report for {month}: the month's reports were generated on "
+    "{generated:%Y-%m-%d}, before the account existed."
+)
+ERR_REPORT_LATE = (
+    "The usage report for {month} was due on {day:%Y-%m-%d} and is being generated; "
+    "try again shortly."
+)
+
+
+class ReportUnavailable(Exception):
+    """The account has no generated report for the month: the message says why, and when it
+    will be available if it will be."""
+
+
+def available_report(account: Account, month: Month, *, now: datetime) -> UsageReport:
+    """The account's generated report of the month. Without one, ReportUnavailable says why:
+    the month was generated before the account existed, the month is not over, its third
+    business day has not come, or it has come and the job is still generating it."""
+    report = report_of(account.pk, month)
+    if report is not None:
+        return report
+    header = report_month(month)
+    if header is not None:
+        raise ReportUnavailable(
+            ERR_REPORT_ABSENT.format(
+                account=account.name, month=month, generated=header.generated_at
+            )
+        )
+    day = report_available_on(month)
+    if month.end > now:
+        raise ReportUnavailable(ERR_REPORT_NOT_OVER.format(month=month, day=day))
+    if day > now.date():
+        raise ReportUnavailable(ERR_REPORT_NOT_READY.format(month=month, day=day))
+    raise ReportUnavailable(ERR_REPORT_LATE.format(month=month, day=day))
+
+
+@dataclass(frozen=True)
+class ReportedUsage:
+    """One account's line of a billing report, as the snapshot recorded it."""
+
+    account: Account
+    name: str
+    business_model: str
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class BillingReport:
+    """A generated month for an account: its own usage, each tenant's, and their total."""
+
+    month: Month
+    account: ReportedUsage
+    tenants: list[ReportedUsage]
+    total: ReportedUsage
+
+
+def billing_report(account: Account, month: Month, *, now: datetime) -> BillingReport:
+    """The month's report for the account (ReportUnavailable without one); its tenants are
+    those the usage reports page lists, by name."""
+    report = available_report(account, month, now=now)
+    listed = usage_rows(account, month, now.date()).order_by("account_name", "id")
+    return BillingReport(
+        month=month,
+        account=ReportedUsage(
+            account, report.account_name, report.business_model, Usage.from_report(report)
+        ),
+        tenants=[
+            ReportedUsage(row.account, row.account_name, row.business_model, Usage.from_report(row))
+            for row in listed
+            if row.account_id != account.pk
+        ],
+        total=ReportedUsage(
+            account,
+            report.account_name,
+            report.business_model,
+            total_usage(reports_in_tree(report)),
+        ),
     )
