@@ -192,9 +192,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "client_error_without_traceback": {"()": "accounts.log_filters.ClientErrorWithoutTraceback"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django gives its logger a console handler of its own (active while DEBUG is on) and
+        # lets records propagate to the root's as well, so each was printed twice. Naming the
+        # logger here removes that handler; NOTSET lets LOG_LEVEL decide.
+        "django": {"handlers": [], "level": "NOTSET"},
+        "django.request": {"filters": ["client_error_without_traceback"]},
         "django.db.backends": {"level": "WARNING"},
         # WeasyPrint reports every rendering step at INFO.
         "weasyprint": {"level": "WARNING"},
