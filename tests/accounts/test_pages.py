@@ -388,6 +388,22 @@ class ApiDocsPageTests(BillingTestCase):
                 b"".join(response.streaming_content)
 
 
+class FaviconTests(BillingTestCase):
+    def test_favicon_ico_redirects_anyone_to_our_icon(self) -> None:
+        response = self.client.get("/favicon.ico")
+        self.assertRedirects(response, "/static/favicon.svg", fetch_redirect_response=False)
+        icon = self.client.get("/static/favicon.svg")
+        self.assertEqual((icon.status_code, icon["Content-Type"]), (200, "image/svg+xml"))
+        self.assertTrue(b"".join(icon.streaming_content).startswith(b"<svg "))
+
+    def test_every_page_links_the_icon(self) -> None:
+        for response in (self.client.get(LOGIN), self.login(self.owner).get(HOME)):
+            with self.subTest(path=response.request["PATH_INFO"]):
+                self.assertContains(
+                    response, '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+                )
+
+
 class NoCurrentAccountTests(TestCase):
     """Signed in, but nothing to look at: never a 500."""
 
