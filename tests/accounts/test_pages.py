@@ -368,9 +368,17 @@ class ApiDocsPageTests(BillingTestCase):
         self.assertEqual(response.status_code, 200)
         body = response.content.decode()
         self.assertIn("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", body)
-        self.assertIn(reverse("api-schema"), body)
-        self.assertNotIn("cdn", body.lower())
-        self.assertNotIn("https://", body)
+        self.assertIn(f'<script src="{API_DOCS}?script="></script>', body)
+        script = self.client.get(f"{API_DOCS}?script=")
+        self.assertEqual(script["Content-Type"], "application/javascript")
+        self.assertIn(f'url: "{reverse("api-schema")}"', script.content.decode())
+        for text in (body, script.content.decode()):
+            self.assertNotIn("cdn", text.lower())
+            self.assertNotIn("https://", text)
+
+    def test_the_docs_lead_back_to_the_site(self) -> None:
+        response = self.login(self.teammate).get(API_DOCS)
+        self.assertContains(response, f'<a href="{HOME}">Back to the site</a>', html=True)
 
     def test_every_asset_of_the_docs_and_the_layout_is_served_locally(self) -> None:
         self.login(self.teammate)
