@@ -1,5 +1,5 @@
-"""Pages: accounts overview and detail, the account switcher, the audit log, staff health and
-the favicon."""
+"""Pages: accounts overview and detail, the account switcher, the audit log, staff health, the
+favicon and the sign-in lockout page."""
 
 from typing import Any
 
@@ -24,6 +24,11 @@ from .models import Account
 from .roles import Capability, can
 from .scoping import account_or_404
 from .tables import AccountTable, AuditEventTable, MembershipTable
+
+ERR_SIGN_IN_LOCKED = (
+    "Too many failed sign-ins for this user name or from this address. Try again in {minutes} "
+    "minutes, or ask platform staff to unlock it."
+)
 
 
 class AccountListView(TableListView):
@@ -119,3 +124,13 @@ def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever a page links to (the admin links to none).
     Temporary, because the target's hashed name changes when the icon does."""
     return HttpResponseRedirect(static("favicon.svg"))
+
+
+def sign_in_locked(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """What django-axes answers a sign-in from a locked-out user name or address with
+    (AXES_LOCKOUT_CALLABLE), instead of the sign-in form's usual error."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {"title": "Sign-in locked", "message": ERR_SIGN_IN_LOCKED.format(minutes=minutes)}
+    return render(request, "registration/locked_out.html", context, status=429)

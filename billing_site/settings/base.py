@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs comes from the environment."""
 
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_celery_beat",
     "csp",
+    "axes",
     "accounts",
     "licenses",
     "metering",
@@ -52,6 +54,8 @@ MIDDLEWARE = [
     "accounts.middleware.CurrentAccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "billing_site.urls"
@@ -117,6 +121,30 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Reverse proxies in front of the site that append the client's address to X-Forwarded-For
+# (accounts/client_ip.py); 0 takes the connection's address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Sign-in throttling (django-axes): failed sign-ins are counted per user name (guessing one
+# password from many addresses) and per address (trying many users); either reaching the limit
+# locks that name or address out until it has made no attempt for the cool-off time. Staff
+# unlock in the admin (Axes > Access attempts: delete the rows) or with `axes_reset_username`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in_locked"
+# Left off on purpose: a successful sign-in would delete every attempt matching its user name
+# *or its address*, so someone with an account of their own could clear the count of their
+# guesses at another user's password between guesses.
+AXES_RESET_ON_SUCCESS = False
+# Verbose mode prints a banner at every start of every command and worker.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -4,6 +4,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+ERR_BELOW_MINIMUM = "{name} must be at least {minimum}; got {number}."
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -31,14 +33,19 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer; got {value!r}.") from exc
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(
+            ERR_BELOW_MINIMUM.format(name=name, minimum=minimum, number=number)
+        )
+    return number
 
 
 def env_list(name: str, default: str = "") -> list[str]:

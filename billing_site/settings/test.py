@@ -17,3 +17,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     # Tests run tasks in an in-process worker; memory is the serverless broker for that.
     CELERY_BROKER_URL = "memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Django's test client signs in without a request (client.login), which django-axes refuses;
+# the lockout tests switch it back on.
+AXES_ENABLED = False
