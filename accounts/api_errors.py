@@ -1,4 +1,5 @@
-"""Every API error is JSON: service-layer ValidationErrors become 400s with field messages."""
+"""Every API error is JSON: service-layer ValidationErrors become 400s with field messages, and
+a client refused for want of a valid credential too often from one address gets a 429."""
 
 from typing import Any
 
@@ -9,6 +10,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .throttling import AddressRateThrottle
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
@@ -18,8 +21,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
-    response = drf_exception_handler(exc, context)
     request = context.get("request")
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # Authentication and permissions run before DRF's throttles, so requests without a
+        # valid credential never reach them: they are counted here, by address.
+        throttle = AddressRateThrottle()
+        if not throttle.allow_request(request, context.get("view")):
+            exc = exceptions.Throttled(wait=throttle.wait())
+    response = drf_exception_handler(exc, context)
     if response is not None and request is not None:
         # Views with their own renderers (the OpenAPI schema renders YAML) would otherwise
         # answer an error in their format; the view's finalize_response reads these.

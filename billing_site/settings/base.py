@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import cache_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("BILLING_VAR_DIR", str(BASE_DIR / "var")))
@@ -198,6 +198,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled in by billing_site.celery from billing_site.schedule
 
+# Django's cache holds the API's throttling counters. Local memory is per process: with several
+# web workers each counts on its own, so production points CACHE_URL at Redis.
+CACHES = {"default": cache_from_url("CACHE_URL", env_str("CACHE_URL", "locmem://"))}
+
+# API ceilings, requests a minute: per ingest key, per other key or signed-in user, and per
+# address for requests without a valid credential.
+API_INGEST_REQUESTS_PER_MINUTE = env_int("API_INGEST_REQUESTS_PER_MINUTE", 1200, minimum=1)
+API_REQUESTS_PER_MINUTE = env_int("API_REQUESTS_PER_MINUTE", 300, minimum=1)
+API_ANONYMOUS_REQUESTS_PER_MINUTE = env_int("API_ANONYMOUS_REQUESTS_PER_MINUTE", 60, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
@@ -210,6 +220,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.CallerRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "ingest": f"{API_INGEST_REQUESTS_PER_MINUTE}/minute",
+        "caller": f"{API_REQUESTS_PER_MINUTE}/minute",
+        "anonymous": f"{API_ANONYMOUS_REQUESTS_PER_MINUTE}/minute",
+    },
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

@@ -5,6 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 ERR_BELOW_MINIMUM = "{name} must be at least {minimum}; got {number}."
+ERR_CACHE_URL = "{name} must be locmem:// or a redis:// or rediss:// URL; got {url!r}."
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -51,3 +52,12 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blanks are dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def cache_from_url(name: str, url: str) -> dict[str, str]:
+    """A CACHES entry from a URL: locmem:// (this process's memory) or a Redis URL."""
+    if url == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(ERR_CACHE_URL.format(name=name, url=url))

@@ -6,7 +6,7 @@ from unittest import mock
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase
 
-from billing_site.settings.env import ERR_BELOW_MINIMUM, env_int
+from billing_site.settings.env import ERR_BELOW_MINIMUM, ERR_CACHE_URL, cache_from_url, env_int
 
 
 class EnvIntTests(SimpleTestCase):
@@ -23,3 +23,27 @@ class EnvIntTests(SimpleTestCase):
             self.assertEqual(env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1), 1)
         with mock.patch.dict(os.environ, clear=True):
             self.assertEqual(env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1), 5)
+
+
+class CacheUrlTests(SimpleTestCase):
+    def test_local_memory_and_redis(self) -> None:
+        self.assertEqual(
+            cache_from_url("CACHE_URL", "locmem://"),
+            {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        )
+        for url in ("redis://redis:6379/1", "rediss://:secret@cache.example.com:6380/0"):
+            with self.subTest(url=url):
+                self.assertEqual(
+                    cache_from_url("CACHE_URL", url),
+                    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+                )
+
+    def test_anything_else_is_refused(self) -> None:
+        for url in ("", "memcached://cache:11211", "redis:/cache"):
+            with (
+                self.subTest(url=url),
+                self.assertRaisesMessage(
+                    ImproperlyConfigured, ERR_CACHE_URL.format(name="CACHE_URL", url=url)
+                ),
+            ):
+                cache_from_url("CACHE_URL", url)
