@@ -198,6 +198,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled in by billing_site.celery from billing_site.schedule
 
+# POST /api/v1/events alone takes bodies up to this size: its documented 10,000-event batch is
+# about 2.8 MB, over the 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE) every other request may send.
+INGEST_MAX_BODY_SIZE = 8 * 2**20
+
 # Django's cache holds the API's throttling counters. Local memory is per process: with several
 # web workers each counts on its own, so production points CACHE_URL at Redis.
 CACHES = {"default": cache_from_url("CACHE_URL", env_str("CACHE_URL", "locmem://"))}
