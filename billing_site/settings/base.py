@@ -13,6 +13,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("BILLING_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-key-never-use-in-production")
+# Keys the audit log's hash chain (accounts/audit.py). Kept out of the database, and apart from
+# SECRET_KEY so that rotating that one does not break the chain; never change it once set.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "insecure-local-audit-key-never-use-in-production")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

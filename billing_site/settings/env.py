@@ -4,6 +4,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+ERR_MISSING = "The environment variable {name} must be set."
+ERR_WEAK_KEY = "{name} must be a random value of at least {length} characters."
 ERR_BELOW_MINIMUM = "{name} must be at least {minimum}; got {number}."
 ERR_CACHE_URL = "{name} must be locmem:// or a redis:// or rediss:// URL; got {url!r}."
 
@@ -15,7 +17,7 @@ def env_str(name: str, default: str | None = None) -> str:
     value = os.environ.get(name)
     if value is None:
         if default is None:
-            raise ImproperlyConfigured(f"The environment variable {name} must be set.")
+            raise ImproperlyConfigured(ERR_MISSING.format(name=name))
         return default
     return value
 

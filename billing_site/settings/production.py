@@ -3,12 +3,16 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .env import env_bool, env_int, env_list, env_str
+from .env import ERR_WEAK_KEY, env_bool, env_int, env_list, env_str
 
 DEBUG = False
 SECRET_KEY = env_str("SECRET_KEY")
 if SECRET_KEY.startswith("insecure-") or len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters.")
+    raise ImproperlyConfigured(ERR_WEAK_KEY.format(name="SECRET_KEY", length=50))
+# The audit chain's key: without it anyone who can rewrite the audit table could re-hash it.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+if AUDIT_HMAC_KEY.startswith("insecure-") or len(AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured(ERR_WEAK_KEY.format(name="AUDIT_HMAC_KEY", length=32))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this site answers to.")

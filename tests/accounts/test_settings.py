@@ -1,12 +1,24 @@
-"""The environment readers the settings use refuse bad values with a message naming the variable."""
+"""The environment readers the settings use refuse bad values with a message naming the
+variable, and production settings refuse to start without their secrets."""
 
 import os
+import secrets
+import subprocess
+import sys
 from unittest import mock
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase
 
-from billing_site.settings.env import ERR_BELOW_MINIMUM, ERR_CACHE_URL, cache_from_url, env_int
+from billing_site.settings.env import (
+    ERR_BELOW_MINIMUM,
+    ERR_CACHE_URL,
+    ERR_MISSING,
+    ERR_WEAK_KEY,
+    cache_from_url,
+    env_int,
+)
 
 
 class EnvIntTests(SimpleTestCase):
@@ -47,3 +59,44 @@ class CacheUrlTests(SimpleTestCase):
                 ),
             ):
                 cache_from_url("CACHE_URL", url)
+
+
+def load_production_settings(**overrides: str) -> subprocess.CompletedProcess:
+    """Import the production settings in a fresh interpreter, as a server start would."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "billing.example.com",
+        **overrides,
+    }
+    env = {name: value for name, value in env.items() if value}
+    return subprocess.run(
+        [sys.executable, "-c", "import billing_site.settings.production"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+class ProductionSecretsTests(SimpleTestCase):
+    def test_production_starts_with_its_secrets(self) -> None:
+        result = load_production_settings()
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+
+    def test_production_refuses_to_start_without_the_audit_key(self) -> None:
+        result = load_production_settings(AUDIT_HMAC_KEY="")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(
+            f"ImproperlyConfigured: {ERR_MISSING.format(name='AUDIT_HMAC_KEY')}", result.stderr
+        )
+
+    def test_production_refuses_a_short_or_local_audit_key(self) -> None:
+        message = ERR_WEAK_KEY.format(name="AUDIT_HMAC_KEY", length=32)
+        for key in ("x" * 31, settings.AUDIT_HMAC_KEY):
+            with self.subTest(key=key):
+                result = load_production_settings(AUDIT_HMAC_KEY=key)
+                self.assertEqual(result.returncode, 1)
+                self.assertIn(f"ImproperlyConfigured: {message}", result.stderr)
