@@ -80,24 +80,6 @@ TEMPLATES = [
     },
 ]
 
-# Content-Security-Policy on every response: scripts only from our own static files (figures
-# travel as JSON data blocks, handlers live in static JS), nothing from other origins.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        # plotly.js styles the charts it draws with inline styles and ships no stylesheet to
-        # serve instead; an inline style cannot run code.
-        "style-src": [SELF, UNSAFE_INLINE],
-        # Bootstrap's and Swagger UI's stylesheets draw their icons as data: URIs.
-        "img-src": [SELF, "data:"],
-        "object-src": [NONE],
-        "base-uri": [NONE],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-    }
-}
-
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'billing.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
@@ -124,6 +106,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Content-Security-Policy on every response: scripts only from our own static files (figures
+# travel as JSON data blocks, handlers live in static JS), nothing from other origins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # plotly.js styles the charts it draws with inline styles and ships no stylesheet to
+        # serve instead; an inline style cannot run code.
+        "style-src": [SELF, UNSAFE_INLINE],
+        # Bootstrap's and Swagger UI's stylesheets draw their icons as data: URIs.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Reverse proxies in front of the site that append the client's address to X-Forwarded-For
 # (accounts/client_ip.py); 0 takes the connection's address.
