@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import NestedObjects
@@ -283,3 +285,13 @@ admin.site.unregister(User)
 admin.site.register(User, AuditedUserAdmin)
 admin.site.site_header = "Billing administration"
 admin.site.site_title = "Billing admin"
+
+
+# django-axes registers its own admin for failed sign-ins; ours audits the unlock (deleting a
+# locked name's or address's attempts) like every other delete made in the admin.
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AuditedModelAdmin, AxesAccessAttemptAdmin):
+    pass

@@ -368,9 +368,17 @@ class ApiDocsPageTests(BillingTestCase):
         self.assertEqual(response.status_code, 200)
         body = response.content.decode()
         self.assertIn("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", body)
-        self.assertIn(reverse("api-schema"), body)
-        self.assertNotIn("cdn", body.lower())
-        self.assertNotIn("https://", body)
+        self.assertIn(f'<script src="{API_DOCS}?script="></script>', body)
+        script = self.client.get(f"{API_DOCS}?script=")
+        self.assertEqual(script["Content-Type"], "application/javascript")
+        self.assertIn(f'url: "{reverse("api-schema")}"', script.content.decode())
+        for text in (body, script.content.decode()):
+            self.assertNotIn("cdn", text.lower())
+            self.assertNotIn("https://", text)
+
+    def test_the_docs_lead_back_to_the_site(self) -> None:
+        response = self.login(self.teammate).get(API_DOCS)
+        self.assertContains(response, f'<a href="{HOME}">Back to the site</a>', html=True)
 
     def test_every_asset_of_the_docs_and_the_layout_is_served_locally(self) -> None:
         self.login(self.teammate)
@@ -386,6 +394,22 @@ class ApiDocsPageTests(BillingTestCase):
                 response = self.client.get(url)
                 self.assertEqual(response.status_code, 200)
                 b"".join(response.streaming_content)
+
+
+class FaviconTests(BillingTestCase):
+    def test_favicon_ico_redirects_anyone_to_our_icon(self) -> None:
+        response = self.client.get("/favicon.ico")
+        self.assertRedirects(response, "/static/favicon.svg", fetch_redirect_response=False)
+        icon = self.client.get("/static/favicon.svg")
+        self.assertEqual((icon.status_code, icon["Content-Type"]), (200, "image/svg+xml"))
+        self.assertTrue(b"".join(icon.streaming_content).startswith(b"<svg "))
+
+    def test_every_page_links_the_icon(self) -> None:
+        for response in (self.client.get(LOGIN), self.login(self.owner).get(HOME)):
+            with self.subTest(path=response.request["PATH_INFO"]):
+                self.assertContains(
+                    response, '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+                )
 
 
 class NoCurrentAccountTests(TestCase):
