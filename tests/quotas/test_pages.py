@@ -11,6 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from accounts.navigation import visible_navigation
+from accounts.roles import Capability
+from quotas.urls import urlpatterns as billing_urls
 from metering.months import Month, report_available_on
 from quotas.services import package_create, packages_expire, usage_reports_run
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
@@ -466,3 +469,20 @@ class ActiveDevicesPageTests(PagesWorld):
             self.client.get(DEVICES, {"account": str(self.sibling.uuid)}).status_code, 404
         )
         self.assertEqual(self.client.get(DEVICES, {"month": APRIL}).status_code, 200)
+
+
+class BillingMenuTests(PagesWorld):
+    def test_every_billing_page_is_in_the_billing_menu(self) -> None:
+        [billing] = [
+            section
+            for section in visible_navigation(frozenset({Capability.READ}))
+            if section["label"] == "Billing"
+        ]
+        pages = {f"quotas:{url.name}" for url in billing_urls if not url.pattern.converters}
+        self.assertEqual({item["name"] for item in billing["items"]}, pages)
+        self.assertEqual(
+            [item["label"] for item in billing["items"]],
+            ["My billing", "Active devices", "Usage reports", "Service package history"],
+        )
+        response = self.login(self.teammate).get(MY_BILLING)
+        self.assertContains(response, f'href="{DEVICES}">Active devices</a>')
