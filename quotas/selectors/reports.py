@@ -6,8 +6,9 @@ from datetime import date, datetime
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import Account, BusinessModel
+from accounts.models import Account, AccountKind, BusinessModel
 from accounts.scoping import subtree_ids
+from accounts.wording import tenant_noun
 from metering.models import DailyUsage, DeviceMonth, EventType, UsageReport
 from metering.months import REPORTS_READY_BY, Month, report_available_on
 from metering.selectors import (
@@ -62,7 +63,7 @@ def period_state(month: Month, today: date, *, has_report: bool) -> PeriodState:
 
 @dataclass(frozen=True)
 class MonthUsage:
-    """An account's usage in a month: its own, and with every account below it (its tenants)."""
+    """An account's usage in a month: its own, and with every account below it."""
 
     account: Account
     period: PeriodState
@@ -70,7 +71,13 @@ class MonthUsage:
     own: Usage
     total: Usage
     business_model: str
+    # The customers below the account in the month: an aggregator's tenants, or the customers
+    # under the platform, a distributor or a partner (never the distributors and partners).
     tenants: int
+
+    @property
+    def tenant_noun(self) -> str:
+        return tenant_noun(self.account)
 
 
 def month_usage(account: Account, month: Month, today: date) -> MonthUsage:
@@ -96,7 +103,11 @@ def month_usage(account: Account, month: Month, today: date) -> MonthUsage:
             own=Usage.from_report(report),
             total=total_usage(tree),
             business_model=report.business_model,
-            tenants=len(tree) - 1,
+            tenants=sum(
+                1
+                for each in tree
+                if each.account_id != account.pk and each.account.kind == AccountKind.CUSTOMER
+            ),
         )
     tree_ids = subtree_ids([account.pk])
     usage = live_usage(tree_ids, month)
@@ -110,7 +121,9 @@ def month_usage(account: Account, month: Month, today: date) -> MonthUsage:
         own=usage[account.pk],
         total=total,
         business_model=account.business_model,
-        tenants=len(tree_ids) - 1,
+        tenants=Account.objects.filter(id__in=tree_ids, kind=AccountKind.CUSTOMER)
+        .exclude(pk=account.pk)
+        .count(),
     )
 
 

@@ -1,10 +1,10 @@
 """Names in sentences: possessives and what the accounts below an account are called."""
 
-from accounts.wording import possessive, tenant_noun
 from django.template import Context, Template
 from django.test import SimpleTestCase
 
 from accounts.models import Account, AccountKind
+from accounts.wording import possessive, tenant_noun
 
 
 class PossessiveTests(SimpleTestCase):

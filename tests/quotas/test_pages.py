@@ -10,12 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Account, AccountKind, Role
 from accounts.navigation import visible_navigation
 from accounts.roles import Capability
-from quotas.urls import urlpatterns as billing_urls
 from metering.months import Month, report_available_on
 from quotas.services import package_create, packages_expire, usage_reports_run
+from quotas.urls import urlpatterns as billing_urls
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 
 from .factories import at, ingest
@@ -194,6 +194,16 @@ class MyBillingTests(PagesWorld):
         response = self.login(self.outsider).get(MY_BILLING, {"month": APRIL})
         self.assertContains(response, "No service package at the end of April 2026")
 
+    def test_an_account_without_tenants_says_so_instead_of_naming_them(self) -> None:
+        response = self.login(self.outsider).get(MY_BILLING, {"month": APRIL})
+        self.assertContains(response, '<div class="text-secondary">Outsider Co · the usage')
+        self.assertContains(response, "No tenants in April 2026")
+        self.assertNotContains(response, "tenants ·")
+        self.assertNotContains(response, "View tenants")
+        owner = self.login(self.owner).get(MY_BILLING, {"month": APRIL})
+        self.assertContains(owner, "Alpha Devices and all its tenants · the usage")
+        self.assertContains(owner, "Alpha Devices and its 2 tenants.")
+
     def test_downloads_are_the_generated_gzipped_csv_files(self) -> None:
         self.login(self.owner)
         response = self.download(self.account, "firmware-updates")
@@ -244,6 +254,37 @@ class MyBillingTests(PagesWorld):
 
     def test_query_count_does_not_grow_with_tenants(self) -> None:
         assert_queries_flat(self, MY_BILLING, {"month": str(Month.of(timezone.now()))})
+
+
+class PlatformBillingTests(PagesWorld):
+    """Staff at the platform root: the accounts billed below it are customers, whatever the
+    distributors and partners between."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        distributor = AccountFactory(
+            name="Dist", slug="dist", kind=AccountKind.DISTRIBUTOR, parent=cls.platform
+        )
+        partner = AccountFactory(
+            name="Partner", slug="partner", kind=AccountKind.PARTNER, parent=distributor
+        )
+        AccountFactory(name="Partner Customer", slug="partner-customer", parent=partner)
+        Account.objects.update(created_at=at("2026-01-01 00:00:00"))
+        usage_reports_run(now=at("2026-06-04 00:10:00"))  # May 2026, with the new accounts
+
+    def test_staff_count_the_customers_below_the_platform(self) -> None:
+        self.login(self.staff)
+        for month in ["2026-05", str(Month.of(timezone.now()))]:
+            with self.subTest(month=month):
+                response = self.client.get(MY_BILLING, {"month": month})
+                self.assertEqual(figures(response)["tenants"], "5")
+                self.assertContains(response, '<div class="label">Customers</div>')
+                self.assertContains(response, "Platform and its 5 customers.")
+                self.assertContains(response, "Platform and all its customers · the usage")
+        reports = self.client.get(REPORTS, {"month": "2026-05"})
+        self.assertEqual(figures(reports)["listed"], "5")
+        self.assertContains(reports, '<div class="label">Customers</div>')
 
 
 class PackageHistoryTests(PagesWorld):
@@ -333,6 +374,12 @@ class PackageHistoryTests(PagesWorld):
         self.assertNotContains(april, "Beta")
         january = self.client.get(HISTORY, {"month": "2026-01"})
         self.assertEqual([r[1] for r in table_rows(january)], ["Package creation"])
+
+    def test_a_tenant_reads_whose_package_it_uses_in_the_possessive(self) -> None:
+        response = self.login(self.tenant_user).get(HISTORY, {"month": APRIL})
+        self.assertContains(
+            response, "of Alpha Devices&#x27; service package (which Alpha Tenant uses)"
+        )
 
     def test_the_outsider_sees_no_ledger_of_alpha(self) -> None:
         response = self.login(self.outsider).get(HISTORY, {"month": APRIL})
