@@ -18,6 +18,12 @@ from .models import JobRun, JobStatus
 
 JobWork = Callable[[JobRun], dict[str, int] | None]
 
+ERR_ABANDONED = (
+    "Abandoned: still marked running when a later run of this job found its lock free, so the "
+    "process running it had died (killed or crashed). It ended at an unknown time; its finish "
+    "time is when it was found."
+)
+
 
 def _advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"job:{name}".encode()).digest()[:8], "big", signed=True)
@@ -50,6 +56,7 @@ def run_job(name: str, work: JobWork) -> JobRun:
             return JobRun.objects.create(
                 name=name, status=JobStatus.SKIPPED, started_at=now, finished_at=now
             )
+        _abandon_dead_runs(name)
         run = JobRun.objects.create(name=name)
         try:
             counts = work(run) or {}
@@ -64,6 +71,15 @@ def run_job(name: str, work: JobWork) -> JobRun:
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "counts", "finished_at"])
         return run
+
+
+def _abandon_dead_runs(name: str) -> int:
+    """Only the lock holder records a run as running and PostgreSQL frees the lock when its
+    connection ends, so while we hold the lock any run of the job still marked running belongs
+    to a process that died before it could record its end."""
+    return JobRun.objects.filter(name=name, status=JobStatus.RUNNING).update(
+        status=JobStatus.ABANDONED, finished_at=timezone.now(), error=ERR_ABANDONED
+    )
 
 
 def job_runs_prune(*, older_than_days: int = 90) -> int:

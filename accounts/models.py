@@ -211,6 +211,8 @@ class JobStatus(models.TextChoices):
     OK = "ok", "OK"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped (already running)"
+    # The process died without recording an end; finished_at is when the next run found it.
+    ABANDONED = "abandoned", "Abandoned"
 
 
 class JobRun(models.Model):

@@ -57,7 +57,13 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
     return render(
         request,
         "accounts/account_detail.html",
-        {"account": account, "members": members, "tenants": tenants, "title": account.name},
+        {
+            "account": account,
+            "members": members,
+            "tenants": tenants,
+            "has_tenants": tenants.paginator.count > 0,
+            "title": account.name,
+        },
     )
 
 

@@ -61,7 +61,8 @@ _USAGE = inline_serializer(
 )
 _NOT_READY = OpenApiResponse(
     response=inline_serializer("ReportNotReady", {"detail": serializers.CharField()}),
-    description="No report for this month yet; the message says when it will be ready.",
+    description="No report for this month: the message says why (not over, not ready, being "
+    "generated, before the account existed, not started), and when it will be ready if it will.",
 )
 
 
@@ -77,8 +78,8 @@ class BillingReportView(APIView):
         summary="The month's usage report: the account, each tenant, and their total",
         description="Each USAGE counts that account's own usage; `total` adds the account and "
         "its tenants. Generated on the third business day of the next month (Monday to "
-        "Friday) and never changed afterwards. A month without a report yet is a 404 whose "
-        "message says when it will be ready.",
+        "Friday) and never changed afterwards. A month without a report is a 404 whose message "
+        "says why, and when it will be ready if it will be.",
         parameters=[MONTH_PARAMETER, ACCOUNT_PARAMETER],
         responses={
             200: inline_serializer(

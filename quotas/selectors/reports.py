@@ -1,4 +1,5 @@
-"""Reads about each month's usage and its report, and why a month has no report (yet)."""
+"""Reads about an account's usage in a month, from its report or the live rollups, and the
+billing report the API returns. Which month has a report, and why not, is `months.py`."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -6,15 +7,14 @@ from datetime import date, datetime
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import Account, BusinessModel
+from accounts.models import Account, AccountKind, BusinessModel
 from accounts.scoping import subtree_ids
+from accounts.wording import tenant_noun
 from metering.models import DailyUsage, DeviceMonth, EventType, UsageReport
-from metering.months import REPORTS_READY_BY, Month, report_available_on
+from metering.months import Month
 from metering.selectors import (
     Usage,
     live_usage,
-    report_month,
-    report_of,
     reports_in_tree,
     rollup_position,
     total_usage,
@@ -22,47 +22,13 @@ from metering.selectors import (
     transactions_window,
 )
 
+from .months import PeriodState, report_period
 from .packages import QuotaSummary, accounts_with_package_in, quota_summary
 
 
 @dataclass(frozen=True)
-class PeriodState:
-    """What a month's figures are: LIVE (the current month), generated (a snapshot report),
-    pending (over, but the report is not generated yet: figures are provisional), or absent (the
-    month was generated before this account existed: it has no report and no usage)."""
-
-    month: Month
-    state: str  # live, generated, pending or absent
-    available_on: date
-    generated_at: datetime | None = None
-
-    @property
-    def is_absent(self) -> bool:
-        return self.state == "absent"
-
-    @property
-    def is_live(self) -> bool:
-        return self.state == "live"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.state == "pending"
-
-
-def period_state(month: Month, today: date, *, has_report: bool) -> PeriodState:
-    available_on = report_available_on(month)
-    if month == Month.of(today):
-        return PeriodState(month=month, state="live", available_on=available_on)
-    header = report_month(month)
-    if header is None:
-        return PeriodState(month=month, state="pending", available_on=available_on)
-    state = "generated" if has_report else "absent"
-    return PeriodState(month, state, available_on, generated_at=header.generated_at)
-
-
-@dataclass(frozen=True)
 class MonthUsage:
-    """An account's usage in a month: its own, and with every account below it (its tenants)."""
+    """An account's usage in a month: its own, and with every account below it."""
 
     account: Account
     period: PeriodState
@@ -70,13 +36,19 @@ class MonthUsage:
     own: Usage
     total: Usage
     business_model: str
+    # The customers below the account in the month: an aggregator's tenants, or the customers
+    # under the platform, a distributor or a partner (never the distributors and partners).
     tenants: int
 
+    @property
+    def tenant_noun(self) -> str:
+        return tenant_noun(self.account)
 
-def month_usage(account: Account, month: Month, today: date) -> MonthUsage:
-    """From the generated report when the month has one, else from the live rollups."""
-    report = None if month == Month.of(today) else report_of(account.pk, month)
-    period = period_state(month, today, has_report=report is not None)
+
+def month_usage(period: PeriodState) -> MonthUsage:
+    """From the generated report when the month has one, else from the live rollups; nothing
+    for a month the account did not exist in."""
+    account, month, report = period.account, period.month, period.report
     if period.is_absent:
         return MonthUsage(
             account=account,
@@ -96,7 +68,11 @@ def month_usage(account: Account, month: Month, today: date) -> MonthUsage:
             own=Usage.from_report(report),
             total=total_usage(tree),
             business_model=report.business_model,
-            tenants=len(tree) - 1,
+            tenants=sum(
+                1
+                for each in tree
+                if each.account_id != account.pk and each.account.kind == AccountKind.CUSTOMER
+            ),
         )
     tree_ids = subtree_ids([account.pk])
     usage = live_usage(tree_ids, month)
@@ -110,7 +86,9 @@ def month_usage(account: Account, month: Month, today: date) -> MonthUsage:
         own=usage[account.pk],
         total=total,
         business_model=account.business_model,
-        tenants=len(tree_ids) - 1,
+        tenants=Account.objects.filter(id__in=tree_ids, kind=AccountKind.CUSTOMER)
+        .exclude(pk=account.pk)
+        .count(),
     )
 
 
@@ -122,13 +100,13 @@ def _live_count(queryset: QuerySet, value: object) -> Coalesce:
     )
 
 
-def usage_rows(account: Account, month: Month, today: date) -> QuerySet:
+def usage_rows(period: PeriodState) -> QuerySet:
     """The usage reports page: the account and each account below it in the month, one row
     each with the same columns whether from the generated reports or the live rollups. A tenant
     is listed when it used something, or when its package holder had a package that month."""
-    report = None if month == Month.of(today) else report_of(account.pk, month)
-    if report is None and month != Month.of(today) and report_month(month) is not None:
-        return UsageReport.objects.none()  # generated before the account existed
+    account, month, report = period.account, period.month, period.report
+    if period.is_absent:
+        return UsageReport.objects.none()
     if report is not None:
         return (
             reports_in_tree(report)
@@ -212,15 +190,17 @@ API_CALL_LABELS = (
 )
 
 
-def billing_overview(account: Account, month: Month, now: datetime) -> BillingOverview:
+def billing_overview(period: PeriodState, *, now: datetime) -> BillingOverview:
+    """My billing of the period's account and month (the quota as at the month's end)."""
     today = now.date()
-    usage = month_usage(account, month, today)
+    account, month = period.account, period.month
+    usage = month_usage(period)
     since, _ = transactions_window(today)
     rollup = rollup_position()
     current = quota_summary(account, now=now)
     return BillingOverview(
         usage=usage,
-        quota=current if usage.period.is_live else quota_summary(account, now=now, as_of=month.end),
+        quota=current if period.is_live else quota_summary(account, now=now, as_of=month.end),
         current_quota=current,
         transactions=transactions_in_window([account.pk], today),
         transactions_since=since,
@@ -230,24 +210,6 @@ def billing_overview(account: Account, month: Month, now: datetime) -> BillingOv
 
 # -- The billing report ---------------------------------------------------------------------------
 
-# Why a month has no report for an account (the API's 404). Tests assert these.
-ERR_REPORT_NOT_OVER = (
-    "{month} is not over yet: its usage report will be available on {day:%Y-%m-%d} "
-    f"by {REPORTS_READY_BY}."
-)
-ERR_REPORT_NOT_READY = (
-    "The usage report for {month} is not ready yet: it will be available on {day:%Y-%m-%d} "
-    f"by {REPORTS_READY_BY}."
-)
-ERR_REPORT_ABSENT = (
-    "{account} has no usage report for {month}: the month's reports were generated on "
-    "{generated:%Y-%m-%d}, before the account existed."
-)
-ERR_REPORT_LATE = (
-    "The usage report for {month} was due on {day:%Y-%m-%d} and is being generated; "
-    "try again shortly."
-)
-
 
 class ReportUnavailable(Exception):
     """The account has no generated report for the month: the message says why, and when it
@@ -255,25 +217,12 @@ class ReportUnavailable(Exception):
 
 
 def available_report(account: Account, month: Month, *, now: datetime) -> UsageReport:
-    """The account's generated report of the month. Without one, ReportUnavailable says why:
-    the month was generated before the account existed, the month is not over, its third
-    business day has not come, or it has come and the job is still generating it."""
-    report = report_of(account.pk, month)
-    if report is not None:
-        return report
-    header = report_month(month)
-    if header is not None:
-        raise ReportUnavailable(
-            ERR_REPORT_ABSENT.format(
-                account=account.name, month=month, generated=header.generated_at
-            )
-        )
-    day = report_available_on(month)
-    if month.end > now:
-        raise ReportUnavailable(ERR_REPORT_NOT_OVER.format(month=month, day=day))
-    if day > now.date():
-        raise ReportUnavailable(ERR_REPORT_NOT_READY.format(month=month, day=day))
-    raise ReportUnavailable(ERR_REPORT_LATE.format(month=month, day=day))
+    """The account's generated report of the month; without one, ReportUnavailable says why
+    (the reasons of `report_period`, the rule the pages follow too)."""
+    period = report_period(account, month, now=now)
+    if period.report is None:
+        raise ReportUnavailable(period.reason)
+    return period.report
 
 
 @dataclass(frozen=True)
@@ -299,8 +248,11 @@ class BillingReport:
 def billing_report(account: Account, month: Month, *, now: datetime) -> BillingReport:
     """The month's report for the account (ReportUnavailable without one); its tenants are
     those the usage reports page lists, by name."""
-    report = available_report(account, month, now=now)
-    listed = usage_rows(account, month, now.date()).order_by("account_name", "id")
+    period = report_period(account, month, now=now)
+    report = period.report
+    if report is None:
+        raise ReportUnavailable(period.reason)
+    listed = usage_rows(period).order_by("account_name", "id")
     return BillingReport(
         month=month,
         account=ReportedUsage(

@@ -139,6 +139,19 @@ class AccountDetailTests(BillingTestCase):
             ],
         )
 
+    def test_an_account_without_tenants_says_so_instead_of_an_empty_table(self) -> None:
+        response = self.login(self.outsider).get(self.url(self.outsider_account))
+        self.assertContains(response, "Outsider Co has no tenants.")
+        [members] = html_tables(response)
+        self.assertEqual([row[0] for row in members], ["outsider"])
+
+    def test_the_platform_lists_the_accounts_below_it(self) -> None:
+        response = self.login(self.staff).get(self.url(self.platform))
+        self.assertContains(response, '<h2 class="h5">Accounts below</h2>', html=True)
+        tenants, members = html_tables(response)
+        self.assertEqual(names(tenants), ["Alpha Devices", "Outsider Co"])
+        self.assertEqual(members, [["No members yet."]])
+
     def test_owner_may_open_a_tenant_below_the_account(self) -> None:
         response = self.login(self.owner).get(self.url(self.tenant))
         self.assertContains(response, '<h1 class="h3 mb-0">Alpha Tenant</h1>', html=True)

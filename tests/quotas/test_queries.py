@@ -74,7 +74,8 @@ class CampaignListingQueryTests(BillingTestCase):
     ) -> None:
         self.login(self.owner)
         self.client.get(HISTORY_PAGE, {"month": MONTH})
-        with self.assertNumQueries(14):
+        # Two of them find the first month the picker offers (first package, first report).
+        with self.assertNumQueries(16):
             response = self.client.get(HISTORY_PAGE, {"month": MONTH})
         self.assertEqual(response.status_code, 200)
         for name in ["Tenant rollout", "Second rollout", "Own rollout", "Tenant hotfix"]:
@@ -83,6 +84,6 @@ class CampaignListingQueryTests(BillingTestCase):
         # Two more campaigns are two more rows and not one more query.
         campaign(self.second_tenant, "Second hotfix", 3, "2026-04-25 00:00:00")
         campaign(self.account, "Own hotfix", 3, "2026-04-26 00:00:00")
-        with self.assertNumQueries(14):
+        with self.assertNumQueries(16):
             response = self.client.get(HISTORY_PAGE, {"month": MONTH})
         self.assertContains(response, "Own hotfix")
