@@ -68,6 +68,7 @@ def load_production_settings(**overrides: str) -> subprocess.CompletedProcess:
         "SECRET_KEY": secrets.token_urlsafe(64),
         "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "billing.example.com",
+        "DATABASE_URL": "postgres://billing@db.example.com:5432/billing",
         **overrides,
     }
     env = {name: value for name, value in env.items() if value}
@@ -85,6 +86,13 @@ class ProductionSecretsTests(SimpleTestCase):
     def test_production_starts_with_its_secrets(self) -> None:
         result = load_production_settings()
         self.assertEqual((result.returncode, result.stderr), (0, ""))
+
+    def test_production_refuses_to_start_without_a_database(self) -> None:
+        result = load_production_settings(DATABASE_URL="")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(
+            f"ImproperlyConfigured: {ERR_MISSING.format(name='DATABASE_URL')}", result.stderr
+        )
 
     def test_production_refuses_to_start_without_the_audit_key(self) -> None:
         result = load_production_settings(AUDIT_HMAC_KEY="")
