@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import NestedObjects
@@ -21,13 +23,13 @@ from .models import Account, ApiKey, AuditEvent, JobRun, Membership
 
 
 class EstimatedCountPaginator(Paginator):
-    """Large tables (audit log, job runs, usage) are not counted row by row: unfiltered lists on
-    PostgreSQL use the planner's estimate; filtered lists count only what the filter selects."""
+    """Large tables (audit log, job runs, usage) are not counted row by row: unfiltered lists use
+    the planner's estimate; filtered lists count only what the filter selects."""
 
     @cached_property
     def count(self) -> int:
         query = self.object_list.query
-        if connection.vendor == "postgresql" and not query.where:
+        if not query.where:
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
@@ -283,3 +285,13 @@ admin.site.unregister(User)
 admin.site.register(User, AuditedUserAdmin)
 admin.site.site_header = "Billing administration"
 admin.site.site_title = "Billing admin"
+
+
+# django-axes registers its own admin for failed sign-ins; ours audits the unlock (deleting a
+# locked name's or address's attempts) like every other delete made in the admin.
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AuditedModelAdmin, AxesAccessAttemptAdmin):
+    pass

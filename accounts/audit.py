@@ -2,13 +2,19 @@
 
 Services and the admin call `audit_record` inside the transaction that makes the change, so the
 change and its audit row commit together. Rows are appended under a lock so the chain never forks.
+The chain is keyed (HMAC-SHA256 with AUDIT_HMAC_KEY, which the database never holds), so whoever
+can rewrite the table cannot recompute hashes that verify; its head, kept elsewhere, shows
+whether entries were cut off the end.
 """
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Model
@@ -72,20 +78,21 @@ def _content(event: AuditEvent) -> dict[str, Any]:
 
 
 def compute_hash(event: AuditEvent, prev_hash: str) -> str:
+    """HMAC-SHA256 of the entry's content and its predecessor's hash. A plain hash could be
+    recomputed by anyone able to rewrite the table (say, the database owner disabling the
+    trigger), and the rewritten chain would verify; without the key it cannot."""
     payload = json.dumps(
         {"content": _content(event), "prev_hash": prev_hash},
         sort_keys=True,
         separators=(",", ":"),
         cls=DjangoJSONEncoder,
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
 def _lock_chain() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-    # SQLite: the IMMEDIATE transaction mode (settings) already gives one writer at a time.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 
 def audit_record(
@@ -165,11 +172,38 @@ def record_delete(
     )
 
 
-def first_broken_link() -> AuditEvent | None:
-    """The first entry whose hash or link to its predecessor does not hold, or None."""
+@dataclass(frozen=True)
+class ChainCheck:
+    """One walk of the chain from its start: how many entries hold, the last of them (the
+    head), and the first entry that does not hold, if any."""
+
+    verified: int
+    head: AuditEvent | None
+    broken: AuditEvent | None
+
+
+def check_chain() -> ChainCheck:
     prev_hash = GENESIS_HASH
+    head = None
+    verified = 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         if event.prev_hash != prev_hash or compute_hash(event, event.prev_hash) != event.hash:
-            return event
+            return ChainCheck(verified=verified, head=head, broken=event)
         prev_hash = event.hash
-    return None
+        head = event
+        verified += 1
+    return ChainCheck(verified=verified, head=head, broken=None)
+
+
+def first_broken_link() -> AuditEvent | None:
+    """The first entry whose hash or link to its predecessor does not hold, or None."""
+    return check_chain().broken
+
+
+def chain_contains(check: ChainCheck, *, seq: int, digest: str) -> bool:
+    """Whether the verified chain holds entry `seq` with hash `digest`: a head recorded
+    earlier. As every hash covers the one before it, that proves nothing up to it changed; a
+    missing entry means the chain was cut back or rewritten."""
+    if check.broken is not None or check.head is None or seq > check.head.pk:
+        return False
+    return AuditEvent.objects.filter(pk=seq, hash=digest).exists()

@@ -6,20 +6,23 @@ with `task.delay_on_commit(...)` so a worker never sees rows that are not commit
 """
 
 import hashlib
-import secrets
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
-from .models import JobLock, JobRun, JobStatus
+from .models import JobRun, JobStatus
 
 JobWork = Callable[[JobRun], dict[str, int] | None]
+
+ERR_ABANDONED = (
+    "Abandoned: still marked running when a later run of this job found its lock free, so the "
+    "process running it had died (killed or crashed). It ended at an unknown time; its finish "
+    "time is when it was found."
+)
 
 
 def _advisory_key(name: str) -> int:
@@ -28,38 +31,20 @@ def _advisory_key(name: str) -> int:
 
 @contextmanager
 def job_lock(name: str) -> Iterator[bool]:
-    """Yield True when this process holds the job's lock, False when another run holds it."""
-    if connection.vendor == "postgresql":
-        key = _advisory_key(name)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            acquired = cursor.fetchone()[0]
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        return
+    """Yield True when this process holds the job's lock, False when another run holds it.
 
-    # Elsewhere (SQLite) a row is claimed with a conditional update; a claim older than
-    # JOB_LOCK_STALE_AFTER is treated as left behind by a crashed process.
-    token = secrets.token_hex(16)
-    stale_before = timezone.now() - timedelta(
-        seconds=getattr(settings, "JOB_LOCK_STALE_AFTER", 6 * 3600)
-    )
-    JobLock.objects.get_or_create(name=name)
-    acquired = (
-        JobLock.objects.filter(name=name)
-        .filter(Q(holder="") | Q(acquired_at__lt=stale_before))
-        .update(holder=token, acquired_at=timezone.now())
-        == 1
-    )
+    A session-level advisory lock: it outlives the transactions the job commits along the way,
+    and PostgreSQL releases it by itself if the process dies, so a crash never leaves it held."""
+    key = _advisory_key(name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = cursor.fetchone()[0]
     try:
         yield acquired
     finally:
         if acquired:
-            JobLock.objects.filter(name=name, holder=token).update(holder="", acquired_at=None)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def run_job(name: str, work: JobWork) -> JobRun:
@@ -71,6 +56,7 @@ def run_job(name: str, work: JobWork) -> JobRun:
             return JobRun.objects.create(
                 name=name, status=JobStatus.SKIPPED, started_at=now, finished_at=now
             )
+        _abandon_dead_runs(name)
         run = JobRun.objects.create(name=name)
         try:
             counts = work(run) or {}
@@ -85,6 +71,15 @@ def run_job(name: str, work: JobWork) -> JobRun:
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "counts", "finished_at"])
         return run
+
+
+def _abandon_dead_runs(name: str) -> int:
+    """Only the lock holder records a run as running and PostgreSQL frees the lock when its
+    connection ends, so while we hold the lock any run of the job still marked running belongs
+    to a process that died before it could record its end."""
+    return JobRun.objects.filter(name=name, status=JobStatus.RUNNING).update(
+        status=JobStatus.ABANDONED, finished_at=timezone.now(), error=ERR_ABANDONED
+    )
 
 
 def job_runs_prune(*, older_than_days: int = 90) -> int:

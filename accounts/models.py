@@ -211,6 +211,8 @@ class JobStatus(models.TextChoices):
     OK = "ok", "OK"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped (already running)"
+    # The process died without recording an end; finished_at is when the next run found it.
+    ABANDONED = "abandoned", "Abandoned"
 
 
 class JobRun(models.Model):
@@ -231,15 +233,3 @@ class JobRun(models.Model):
     @property
     def duration(self) -> timedelta | None:
         return (self.finished_at - self.started_at) if self.finished_at else None
-
-
-class JobLock(models.Model):
-    """The job lock where PostgreSQL advisory locks are not available (SQLite): a row claimed
-    with a conditional update that must change exactly one row."""
-
-    name = models.CharField(max_length=100, primary_key=True)
-    holder = models.CharField(max_length=64, blank=True)
-    acquired_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return self.name

@@ -12,7 +12,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import KIND_RANK, Account, AuditEvent, JobRun
+from .models import KIND_RANK, Account, AuditEvent, JobRun, JobStatus
 from .scoping import Actor, sees_everything, subtree_ids, visible_account_ids, visible_accounts
 
 SESSION_ACCOUNT_KEY = "current_account"
@@ -101,6 +101,7 @@ class JobHealth:
     schedule: str
     last_run: JobRun | None
     overdue: bool
+    abandoned: JobRun | None = None  # the latest run found abandoned lately, when there is one
 
     @property
     def counts(self) -> list[tuple[str, object]]:
@@ -123,7 +124,7 @@ def database_check() -> Check:
             cursor.fetchone()
     except Exception as exc:  # any failure means unreachable; the page shows why
         return Check("Database", False, str(exc))
-    return Check("Database", True, f"{connection.vendor} reachable")
+    return Check("Database", True, "PostgreSQL reachable")
 
 
 def broker_check() -> Check:
@@ -168,10 +169,15 @@ def describe_schedule(entry: schedule | float | timedelta) -> str:
 
 # A run this much later than the schedule expected marks the job overdue on the Health page.
 OVERDUE_GRACE = timedelta(minutes=10)
+# How long the Health page names a job's abandoned run: a week, so whoever looks at the page now
+# and then still sees a crash the next run cleaned up (the admin lists every run).
+ABANDONED_SHOWN_FOR = timedelta(days=7)
 
 
 def job_health(beat_schedule: dict[str, dict]) -> list[JobHealth]:
-    """The last run of each scheduled job, by the job name its task records."""
+    """The last run of each scheduled job, by the job name its task records, and its latest
+    run found abandoned in the past week."""
+    abandoned_since = timezone.now() - ABANDONED_SHOWN_FOR
     jobs = []
     for entry in beat_schedule.values():
         name = entry["task"].rsplit(".", 1)[-1]
@@ -182,7 +188,20 @@ def job_health(beat_schedule: dict[str, dict]) -> list[JobHealth]:
             # crontab is not a `schedule`; beat also accepts bare seconds and timedeltas.
             beat = when if isinstance(when, BaseSchedule) else schedule(run_every=when)
             overdue = beat.remaining_estimate(last.started_at) < -OVERDUE_GRACE
+        abandoned = (
+            JobRun.objects.filter(
+                name=name, status=JobStatus.ABANDONED, finished_at__gte=abandoned_since
+            )
+            .order_by("-finished_at")
+            .first()
+        )
         jobs.append(
-            JobHealth(name=name, schedule=describe_schedule(when), last_run=last, overdue=overdue)
+            JobHealth(
+                name=name,
+                schedule=describe_schedule(when),
+                last_run=last,
+                overdue=overdue,
+                abandoned=abandoned,
+            )
         )
     return sorted(jobs, key=lambda j: j.name)

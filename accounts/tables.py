@@ -45,6 +45,7 @@ class MembershipTable(tables.Table):
     class Meta:
         model = Membership
         fields = ()
+        empty_text = "No members yet."
         sequence = ("username", "email", "role", "created_at")
         order_by = ("username",)
 

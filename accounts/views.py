@@ -1,14 +1,17 @@
-"""Pages: accounts overview and detail, the account switcher, the audit log and staff health."""
+"""Pages: accounts overview and detail, the account switcher, the audit log, staff health, the
+favicon and the sign-in lockout page."""
 
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -21,6 +24,11 @@ from .models import Account
 from .roles import Capability, can
 from .scoping import account_or_404
 from .tables import AccountTable, AuditEventTable, MembershipTable
+
+ERR_SIGN_IN_LOCKED = (
+    "Too many failed sign-ins for this user name or from this address. Try again in {minutes} "
+    "minutes, or ask platform staff to unlock it."
+)
 
 
 class AccountListView(TableListView):
@@ -49,7 +57,13 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
     return render(
         request,
         "accounts/account_detail.html",
-        {"account": account, "members": members, "tenants": tenants, "title": account.name},
+        {
+            "account": account,
+            "members": members,
+            "tenants": tenants,
+            "has_tenants": tenants.paginator.count > 0,
+            "title": account.name,
+        },
     )
 
 
@@ -109,3 +123,20 @@ def health(request: HttpRequest) -> HttpResponse:
         "broker_url_scheme": settings.CELERY_BROKER_URL.split("://", 1)[0],
     }
     return render(request, "accounts/health.html", context)
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page links to (the admin links to none).
+    Temporary, because the target's hashed name changes when the icon does."""
+    return HttpResponseRedirect(static("favicon.svg"))
+
+
+def sign_in_locked(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """What django-axes answers a sign-in from a locked-out user name or address with
+    (AXES_LOCKOUT_CALLABLE), instead of the sign-in form's usual error."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {"title": "Sign-in locked", "message": ERR_SIGN_IN_LOCKED.format(minutes=minutes)}
+    return render(request, "registration/locked_out.html", context, status=429)

@@ -80,7 +80,6 @@ TABLES = [
     "licenses_region",
     "licenses_pool",
     "accounts_jobrun",
-    "accounts_joblock",
 ]
 
 

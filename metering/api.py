@@ -1,11 +1,14 @@
 """API: usage ingest."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api_errors import ERR_BODY_TOO_LARGE
+from accounts.parsers import LargeJSONParser
 from accounts.permissions import CanIngest
 
 from .services import MAX_BATCH, events_ingest
@@ -26,19 +29,32 @@ _RESULT = inline_serializer(
 
 class EventsIngestView(APIView):
     permission_classes = [CanIngest]
+    # A full batch is larger than the 2.5 MB Django allows other endpoints.
+    parser_classes = [LargeJSONParser]
+
+    @property
+    def max_body_size(self) -> int:
+        return settings.INGEST_MAX_BODY_SIZE
 
     @extend_schema(
         summary="Send usage events (ingest, finance or admin key)",
         description=(
-            f"Up to {MAX_BATCH} events per request, each with the sender's `event_id` and a "
+            f"Up to {MAX_BATCH:,} events per request, each with the sender's `event_id` and a "
             "`type`: machine_session, device_connection, firmware_update or api_call. "
+            f"The JSON body may be up to {settings.INGEST_MAX_BODY_SIZE:,} bytes "
+            f"({settings.INGEST_MAX_BODY_SIZE / 2**20:g} MiB); a larger one is refused with 413. "
             "Re-sending an event is a duplicate and changes nothing; the same event_id with "
             "other content is a conflict and the stored event stays."
         ),
         request=inline_serializer(
             "EventBatch", {"events": serializers.ListField(child=serializers.DictField())}
         ),
-        responses={200: _RESULT},
+        responses={
+            200: _RESULT,
+            413: OpenApiResponse(
+                description=ERR_BODY_TOO_LARGE.format(limit=settings.INGEST_MAX_BODY_SIZE)
+            ),
+        },
         examples=[
             OpenApiExample(
                 "A machine session",

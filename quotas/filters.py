@@ -1,41 +1,22 @@
 """Filters for the billing pages. Each page is about one month, chosen in the same form as its
 other filters so the month stays in the URL and in the CSV download."""
 
-from datetime import date
-
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from accounts.filters import StyledFilterSet, style_form
 from metering.models import DeviceMonth, UsageReport
-from metering.months import Month
 
 from .models import LedgerEventType, QuotaLedgerEntry
-
-# How far back the month picker goes.
-MONTHS_OFFERED = 24
+from .selectors import MonthChoice
 
 
-def month_choices(today: date, chosen: Month | None = None) -> list[tuple[str, str]]:
-    """The current month (LIVE) and the months before it, newest first (and an older month
-    when one was asked for)."""
-    current = Month.of(today)
-    months = [current.shift(-n) for n in range(MONTHS_OFFERED)]
-    if chosen is not None and chosen not in months:
-        months.append(chosen)
-    return [(str(m), f"{m.label} · LIVE" if m == current else m.label) for m in months]
-
-
-def chosen_month(params: dict, today: date) -> Month:
-    """The month asked for, or the previous month (the default) when none, a malformed one or
-    a future one is."""
-    try:
-        month = Month.parse(params.get("month", ""))
-    except ValidationError:
-        return Month.of(today).previous()
-    return month if month <= Month.of(today) else Month.of(today).previous()
+def month_options(choice: MonthChoice) -> list[tuple[str, str]]:
+    """The picker's months, newest first, the current one marked LIVE."""
+    return [
+        (str(m), f"{m.label} · LIVE" if m == choice.current else m.label) for m in choice.months
+    ]
 
 
 class MonthForm(forms.Form):
@@ -43,28 +24,27 @@ class MonthForm(forms.Form):
 
     month = forms.ChoiceField(label="Month")
 
-    def __init__(self, params: dict, today: date) -> None:
-        month = chosen_month(params, today)
-        super().__init__(data={"month": str(month)})
-        self.fields["month"].choices = month_choices(today, month)
+    def __init__(self, choice: MonthChoice) -> None:
+        super().__init__(data={"month": str(choice.month)})
+        self.fields["month"].choices = month_options(choice)
         style_form(self)
 
 
 class MonthFilterSet(StyledFilterSet):
-    """A filter set whose first field picks the month. The view has already narrowed its rows
-    to that month (the month decides where they come from), so the filter itself keeps them."""
+    """A filter set whose first field picks the month. The view has already chosen the month
+    (`quotas.selectors.month_choice`) and narrowed its rows to it (the month decides where they
+    come from), so the filter itself keeps them."""
 
     month = django_filters.ChoiceFilter(method="keep_month", label="Month", empty_label=None)
 
-    def __init__(self, *args: object, today: date, **kwargs: object) -> None:
+    def __init__(self, *args: object, choice: MonthChoice, **kwargs: object) -> None:
         data = kwargs.get("data")
-        month = chosen_month(data or {}, today)
         if data is not None:
             data = data.copy()
-            data["month"] = str(month)
+            data["month"] = str(choice.month)
             kwargs["data"] = data
         super().__init__(*args, **kwargs)
-        self.filters["month"].extra["choices"] = month_choices(today, month)
+        self.filters["month"].extra["choices"] = month_options(choice)
 
     def keep_month(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """The view's rows are already the chosen month's (and scope's)."""

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django_tables2 import RequestConfig
 
@@ -22,23 +23,21 @@ from accounts.roles import Capability, can
 from accounts.scoping import account_or_404, subtree_ids
 from metering.exports import REPORT_KINDS
 from metering.months import REPORTS_READY_BY, Month
-from metering.selectors import active_devices, report_of
+from metering.selectors import active_devices
 
 from .exports import report_file_response
-from .filters import (
-    TREE,
-    ActiveDeviceFilter,
-    LedgerFilter,
-    MonthForm,
-    UsageReportFilter,
-    chosen_month,
-)
+from .filters import TREE, ActiveDeviceFilter, LedgerFilter, MonthForm, UsageReportFilter
 from .selectors import (
     BillingOverview,
+    PeriodState,
+    ReportUnavailable,
+    available_report,
     billing_overview,
     ledger_in,
+    month_choice,
     package_holder,
     remaining_tokens,
+    report_period,
     tenant_in_view,
     usage_rows,
 )
@@ -95,8 +94,8 @@ def billing_links(overview: BillingOverview, *, pane_query: str = "") -> dict[st
 def my_billing(request: HttpRequest) -> HttpResponse:
     account = _current_account(request)
     now = timezone.now()
-    month = chosen_month(request.GET, now.date())
-    overview = billing_overview(account, month, now)
+    choice = month_choice(account, request.GET.get("month"), now)
+    overview = billing_overview(report_period(account, choice.month, now=now), now=now)
     return render(
         request,
         "quotas/my_billing.html",
@@ -104,8 +103,8 @@ def my_billing(request: HttpRequest) -> HttpResponse:
             "title": "My billing",
             "overview": overview,
             "links": billing_links(overview),
-            "month_form": MonthForm(request.GET, now.date()),
-            "today": now.date(),
+            "month_form": MonthForm(choice),
+            "month_error": choice.error,
             "ready_by": REPORTS_READY_BY,
         },
     )
@@ -120,9 +119,10 @@ def report_download(request: HttpRequest, account_id: str, month: str, kind: str
         period = Month.parse(month)
     except ValidationError as exc:
         raise Http404("Not found.") from exc
-    report = report_of(account.pk, period)
-    if report is None:
-        raise Http404("That month's report has not been generated yet.")
+    try:
+        report = available_report(account, period, now=timezone.now())
+    except ReportUnavailable as exc:
+        raise Http404(str(exc)) from exc
     return report_file_response(report, kind)
 
 
@@ -130,21 +130,24 @@ class _MonthListView(TableListView):
     """A table about one month of the current account's tree."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        _current_account(request)  # 403 before anything else for a user without an account
+        # 403 before anything else for a user without an account.
+        current = _current_account(request)
         self.now = timezone.now()
-        self.month = chosen_month(request.GET, self.now.date())
+        self.choice = month_choice(current, request.GET.get("month"), self.now)
+        self.month = self.choice.month
         return super().dispatch(request, *args, **kwargs)
 
     def get_filterset_kwargs(self, filterset_class: type) -> dict[str, Any]:
         kwargs = super().get_filterset_kwargs(filterset_class)
         kwargs["data"] = self.request.GET.copy()
-        kwargs["today"] = self.now.date()
+        kwargs["choice"] = self.choice
         return kwargs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["month"] = self.month
-        context["is_live"] = self.month == Month.of(self.now)
+        context["month_error"] = self.choice.error
+        context["is_live"] = self.month == self.choice.current
         return context
 
 
@@ -202,14 +205,16 @@ class UsageReportsView(_MonthListView):
     template_name = "quotas/usage_reports.html"
     empty_text = "No account matches these filters."
 
+    @cached_property
+    def period(self) -> PeriodState:
+        return report_period(_current_account(self.request), self.month, now=self.now)
+
     def get_base_queryset(self) -> QuerySet:
-        return usage_rows(_current_account(self.request), self.month, self.now.date())
+        return usage_rows(self.period)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        account = self.request.account
-        context["overview"] = billing_overview(account, self.month, self.now)
-        context["today"] = self.now.date()
+        context["overview"] = billing_overview(self.period, now=self.now)
         context["ready_by"] = REPORTS_READY_BY
         raw = self.request.GET.get("tenant")
         if raw:
@@ -226,7 +231,7 @@ class UsageReportsView(_MonthListView):
         closed = self.request.GET.copy()
         for key in ("tenant", "tab"):
             closed.pop(key, None)
-        overview = billing_overview(tenant, self.month, self.now)
+        overview = billing_overview(report_period(tenant, self.month, now=self.now), now=self.now)
         ledger = LedgerTable(
             ledger_in(tenant, self.month).order_by("occurred_at", "id"),
             prefix="q-",

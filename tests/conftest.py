@@ -60,52 +60,24 @@ def login(page: object, live_server: object) -> object:
     return sign_in
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `postgres` need PostgreSQL's concurrency; skip them on SQLite."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
-
-
 @contextmanager
 def _triggers_lifted(connection: object) -> Iterator[None]:
-    """Run the block with every trigger out of the way: the append-only tables (audit log,
-    quota ledger, generated reports, closed statements) refuse deletes by design. PostgreSQL:
-    a replica session fires no ordinary trigger. SQLite: drop them and create them again."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = DEFAULT")
-        return
-    if connection.vendor != "sqlite":
-        yield
-        return
+    """Run the block with every ordinary trigger out of the way: the append-only tables (audit
+    log, quota ledger, generated reports, closed statements) refuse deletes by design, and a
+    replica session fires none of those triggers."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        triggers = cursor.fetchall()
-        for name, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
+        cursor.execute("SET session_replication_role = replica")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            for _, sql in triggers:
-                cursor.execute(sql)
+            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_append_only_triggers() -> Iterator[None]:
-    """A transactional test ends with a flush (TRUNCATE on PostgreSQL, DELETE on SQLite) that
-    append-only tables refuse; lift the triggers for that flush only."""
+    """A transactional test ends with a flush (TRUNCATE) that append-only tables refuse; lift
+    the triggers for that flush only."""
     from django.db import connections
     from django.test import TransactionTestCase
 

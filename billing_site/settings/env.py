@@ -4,6 +4,11 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+ERR_MISSING = "The environment variable {name} must be set."
+ERR_WEAK_KEY = "{name} must be a random value of at least {length} characters."
+ERR_BELOW_MINIMUM = "{name} must be at least {minimum}; got {number}."
+ERR_CACHE_URL = "{name} must be locmem:// or a redis:// or rediss:// URL; got {url!r}."
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -12,7 +17,7 @@ def env_str(name: str, default: str | None = None) -> str:
     value = os.environ.get(name)
     if value is None:
         if default is None:
-            raise ImproperlyConfigured(f"The environment variable {name} must be set.")
+            raise ImproperlyConfigured(ERR_MISSING.format(name=name))
         return default
     return value
 
@@ -31,16 +36,30 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = os.environ.get(name)
     if value is None:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer; got {value!r}.") from exc
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(
+            ERR_BELOW_MINIMUM.format(name=name, minimum=minimum, number=number)
+        )
+    return number
 
 
 def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated list; blanks are dropped."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def cache_from_url(name: str, url: str) -> dict[str, str]:
+    """A CACHES entry from a URL: locmem:// (this process's memory) or a Redis URL."""
+    if url == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(ERR_CACHE_URL.format(name=name, url=url))

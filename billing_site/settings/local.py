@@ -1,15 +1,14 @@
-"""Embedded demo settings: SQLite, a filesystem Celery broker, debug pages on."""
+"""Embedded demo settings: the embedded PostgreSQL server, a filesystem Celery broker, and static
+files collected, compressed and cached as in production (bin/run runs collectstatic)."""
 
 from .base import *  # noqa: F403
-from .env import env_bool
 
-DEBUG = env_bool("DEBUG", True)
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
+# Hashed, compressed files with far-future caching, as production serves them. A name missing
+# from the manifest (collectstatic not run, e.g. a manage.py command on a fresh checkout) falls
+# back to the plain name instead of failing the page.
 STORAGES["staticfiles"] = {  # noqa: F405
-    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+    "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
 }
-
-# The embedded SQLite file, media, broker and static folders live here. WhiteNoise serves from
-# the finders in this mode but warns when STATIC_ROOT does not exist.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["map", "png", "jpg", "gif", "woff", "woff2", "svg", "ico"]
+WHITENOISE_MAX_AGE = 24 * 3600
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

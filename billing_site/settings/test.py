@@ -17,3 +17,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     # Tests run tasks in an in-process worker; memory is the serverless broker for that.
     CELERY_BROKER_URL = "memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Django's test client signs in without a request (client.login), which django-axes refuses;
+# the lockout tests switch it back on.
+AXES_ENABLED = False
+# Tests call the API from one address, many within a minute; the throttling tests set their
+# own ceilings.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(  # noqa: F405
+    REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # noqa: F405
+    "100000/minute",
+)

@@ -1,6 +1,5 @@
-"""On PostgreSQL, compare event ids byte by byte: the idempotency index is then cheaper to
-maintain and search than with the database's linguistic collation. Event ids are opaque keys,
-so nothing is lost. SQLite already compares them as binary."""
+"""Compare event ids byte by byte: the idempotency index is then cheaper to maintain and search
+than with the database's linguistic collation. Event ids are opaque keys, so nothing is lost."""
 
 from django.db import migrations
 
@@ -10,17 +9,7 @@ BACKWARD = (
 )
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
-
-
 class Migration(migrations.Migration):
     dependencies = [("metering", "0001_initial")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [migrations.RunSQL([FORWARD], [BACKWARD])]

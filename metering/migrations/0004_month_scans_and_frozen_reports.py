@@ -1,11 +1,11 @@
 """Two database-level decisions for monthly usage reports.
 
-1. A BRIN index on metering_usageevent.occurred_at (PostgreSQL). Report generation reads one
-   month of events; events arrive roughly in time order, so a BRIN index lets that scan skip the
-   other months' blocks. It stores one summary per 32 pages, so ingest (COPY) does not slow
+1. A BRIN index on metering_usageevent.occurred_at. Report generation reads one month of
+   events; events arrive roughly in time order, so a BRIN index lets that scan skip the other
+   months' blocks. It stores one summary per 32 pages, so ingest (COPY) does not slow
    down the way it would with a B-tree, which costs about as much as the COPY itself.
-2. Generated reports never change: triggers refuse UPDATE and DELETE on the report tables
-   (PostgreSQL and SQLite), as the audit log does.
+2. Generated reports never change: triggers refuse UPDATE and DELETE on the report tables, as
+   the audit log does.
 """
 
 from django.db import migrations
@@ -18,7 +18,7 @@ BRIN_BACKWARD = "DROP INDEX IF EXISTS usageevent_occurred_brin"
 
 FROZEN_TABLES = ("metering_usagereport", "metering_usagereportmonth")
 
-POSTGRES_FORWARD = """
+FROZEN_FORWARD = """
 CREATE FUNCTION usage_report_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'Generated usage reports never change (% refused).', TG_OP;
@@ -31,42 +31,14 @@ CREATE TRIGGER {table}_frozen BEFORE UPDATE OR DELETE ON {table}
 """
     for table in FROZEN_TABLES
 )
-POSTGRES_BACKWARD = "".join(
+FROZEN_BACKWARD = "".join(
     f"DROP TRIGGER IF EXISTS {table}_frozen ON {table};\n" for table in FROZEN_TABLES
 ) + ("DROP FUNCTION IF EXISTS usage_report_frozen();")
-
-SQLITE_FORWARD = [
-    f"""CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table}
-        BEGIN SELECT RAISE(ABORT, 'Generated usage reports never change ({op} refused).'); END;"""
-    for table in FROZEN_TABLES
-    for op in ("UPDATE", "DELETE")
-]
-SQLITE_BACKWARD = [
-    f"DROP TRIGGER IF EXISTS {table}_no_{op.lower()};"
-    for table in FROZEN_TABLES
-    for op in ("UPDATE", "DELETE")
-]
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BRIN_FORWARD)
-        schema_editor.execute(POSTGRES_FORWARD, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_FORWARD:
-            schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_BACKWARD, params=None)
-        schema_editor.execute(BRIN_BACKWARD)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_BACKWARD:
-            schema_editor.execute(statement)
 
 
 class Migration(migrations.Migration):
     dependencies = [("metering", "0003_device_usage_and_reports")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [
+        migrations.RunSQL([BRIN_FORWARD, FROZEN_FORWARD], [FROZEN_BACKWARD, BRIN_BACKWARD])
+    ]

@@ -1,19 +1,17 @@
-"""A closed statement never changes, and the database enforces it (PostgreSQL and SQLite):
+"""A closed statement never changes, and the database enforces it:
 
 - a closed statement row refuses UPDATE and DELETE;
 - credits counted on a closed statement refuse INSERT, UPDATE and DELETE;
 - charge lines and charge rollups billed on a closed statement refuse INSERT, UPDATE and DELETE.
 
-On PostgreSQL the line and rollup checks are statement-level triggers over the transition table,
-so a poll inserting a million lines pays one hash join, not a lookup per row.
-(TRUNCATE stays possible for test flushes.)
+The line and rollup checks are statement-level triggers over the transition table, so a poll
+inserting a million lines pays one hash join, not a lookup per row. (TRUNCATE stays possible for
+test flushes.)
 """
 
 from django.db import migrations
 
-CLOSED_STATEMENT_ERROR = "A closed statement never changes"
-
-POSTGRES_FORWARD = """
+FORWARD = """
 CREATE FUNCTION statement_closed_never_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'A closed statement never changes (% of statement % refused).', TG_OP, OLD.id;
@@ -74,7 +72,7 @@ CREATE TRIGGER rollup_delete_closed AFTER DELETE ON metering_chargerollup
     FOR EACH STATEMENT EXECUTE FUNCTION usage_of_closed_statement();
 """
 
-POSTGRES_BACKWARD = """
+BACKWARD = """
 DROP TRIGGER IF EXISTS rollup_delete_closed ON metering_chargerollup;
 DROP TRIGGER IF EXISTS rollup_update_new_closed ON metering_chargerollup;
 DROP TRIGGER IF EXISTS rollup_update_old_closed ON metering_chargerollup;
@@ -87,67 +85,6 @@ DROP TRIGGER IF EXISTS statement_closed_never_changes ON statements_statement;
 DROP FUNCTION IF EXISTS statement_closed_never_changes();
 """
 
-# The tables whose user triggers a test flush has to lift (see tests/statements/conftest.py).
-TABLES = ("statements_statement", "statements_credit", "metering_charge", "metering_chargerollup")
-
-_CLOSED = "SELECT 1 FROM statements_statement s WHERE s.status = 'closed' AND "
-_USAGE_NEW = _CLOSED + "s.license_id = NEW.license_id AND s.period = NEW.billed_period"
-_USAGE_OLD = _CLOSED + "s.license_id = OLD.license_id AND s.period = OLD.billed_period"
-
-
-def _sqlite_trigger(name: str, when: str, table: str, condition: str) -> str:
-    return (
-        f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {when} ON {table} WHEN {condition} "
-        f"BEGIN SELECT RAISE(ABORT, '{CLOSED_STATEMENT_ERROR} ({when} refused).'); END;"
-    )
-
-
-SQLITE_TRIGGERS = {
-    "statement_closed_no_update": ("UPDATE", "statements_statement", "OLD.status = 'closed'"),
-    "statement_closed_no_delete": ("DELETE", "statements_statement", "OLD.status = 'closed'"),
-    "credit_closed_no_insert": (
-        "INSERT",
-        "statements_credit",
-        f"EXISTS ({_CLOSED}s.id = NEW.statement_id)",
-    ),
-    "credit_closed_no_update": (
-        "UPDATE",
-        "statements_credit",
-        f"EXISTS ({_CLOSED}s.id = OLD.statement_id) OR EXISTS ({_CLOSED}s.id = NEW.statement_id)",
-    ),
-    "credit_closed_no_delete": (
-        "DELETE",
-        "statements_credit",
-        f"EXISTS ({_CLOSED}s.id = OLD.statement_id)",
-    ),
-    "charge_closed_no_insert": ("INSERT", "metering_charge", f"EXISTS ({_USAGE_NEW})"),
-    "rollup_closed_no_insert": ("INSERT", "metering_chargerollup", f"EXISTS ({_USAGE_NEW})"),
-    "rollup_closed_no_update": (
-        "UPDATE",
-        "metering_chargerollup",
-        f"EXISTS ({_USAGE_OLD}) OR EXISTS ({_USAGE_NEW})",
-    ),
-    "rollup_closed_no_delete": ("DELETE", "metering_chargerollup", f"EXISTS ({_USAGE_OLD})"),
-}
-SQLITE_FORWARD = [_sqlite_trigger(name, *spec) for name, spec in SQLITE_TRIGGERS.items()]
-SQLITE_BACKWARD = [f"DROP TRIGGER IF EXISTS {name};" for name in SQLITE_TRIGGERS]
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FORWARD, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_FORWARD:
-            schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_BACKWARD, params=None)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_BACKWARD:
-            schema_editor.execute(statement)
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -155,4 +92,4 @@ class Migration(migrations.Migration):
         ("metering", "0006_charges_append_only"),
     ]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [migrations.RunSQL([FORWARD], [BACKWARD])]

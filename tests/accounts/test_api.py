@@ -1,16 +1,19 @@
 """API: keys and sessions, 401/403/404/400 as JSON, accounts and their members."""
 
 import hashlib
+import json
 import re
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
+from accounts.api_errors import ERR_BODY_TOO_LARGE
 from accounts.models import Account, ApiKey, AuditEvent, Membership, Role
 from tests.base import BillingTestCase
 from tests.factories import MembershipFactory, UserFactory
@@ -271,6 +274,20 @@ class AccountCreateTests(ApiTestCase):
         self.login(self.owner)
         self.assertEqual(self.api("get", account_url(account)).status_code, 200)
 
+    def test_a_body_over_the_limit_is_a_json_413_and_creates_nothing(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = json.dumps(self.payload(organization="x" * limit))
+        response = self.client.post(
+            ACCOUNTS,
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {self.admin_secret}",
+        )
+        self.assertEqual(response.status_code, 413)
+        self.assertEqual(response["Content-Type"], "application/json")
+        self.assertEqual(response.json(), {"detail": ERR_BODY_TOO_LARGE.format(limit=limit)})
+        self.assertFalse(Account.objects.filter(slug="gamma-grid").exists())
+
     def test_staff_session_creates_an_account(self) -> None:
         self.login(self.staff)
         response = self.api("post", ACCOUNTS, data=self.payload(parent=None, name="Top"))
@@ -525,6 +542,12 @@ class SchemaTests(ApiTestCase):
         self.assertLessEqual(foundation, set(schema["paths"]))
         self.assertTrue(all(path.startswith("/api/v1/") for path in schema["paths"]))
         self.assertEqual(sorted(schema["paths"]["/api/v1/accounts"]), ["get", "post"])
+        ingest = schema["paths"]["/api/v1/events"]["post"]
+        self.assertIn("The JSON body may be up to 8,388,608 bytes (8 MiB)", ingest["description"])
+        self.assertEqual(
+            ingest["responses"]["413"]["description"],
+            ERR_BODY_TOO_LARGE.format(limit=8 * 2**20),
+        )
         schemes = schema["components"]["securitySchemes"]
         self.assertIn(
             {"type": "http", "scheme": "bearer"},

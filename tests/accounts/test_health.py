@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 from celery.schedules import crontab
-from django.db import connection
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.jobs import ERR_ABANDONED
 from accounts.models import JobRun, JobStatus
 from accounts.selectors import describe_schedule, job_health
 from billing_site.celery import app
@@ -37,7 +37,7 @@ class HealthPageTests(TestCase):
         body = response.content.decode()
         self.assertEqual(body.count(">reachable</span>"), 2)
         self.assertNotIn("unreachable", body)
-        self.assertIn(f"{connection.vendor} reachable", body)
+        self.assertIn("PostgreSQL reachable", body)
         transport = "redis" if app.conf.broker_url.startswith("redis") else "memory"
         self.assertIn(f"{transport} reachable", body)
 
@@ -88,6 +88,43 @@ class HealthPageTests(TestCase):
         _, _, _, status, age, _, error = job_row(html_tables(response)[0], "prune_job_runs")
         self.assertEqual((status, age), ("Failed overdue", "3 days ago"))
         self.assertEqual(error, "Traceback... RuntimeError: disk full")
+
+    def test_a_recently_abandoned_run_is_named_beside_the_last_run(self) -> None:
+        now = timezone.now().replace(microsecond=0)
+        for started, found in [
+            (timedelta(days=9), timedelta(days=8)),
+            (timedelta(days=2), timedelta(minutes=1)),
+        ]:
+            JobRun.objects.create(
+                name="prune_job_runs",
+                status=JobStatus.ABANDONED,
+                started_at=now - started,
+                finished_at=now - found,
+                error=ERR_ABANDONED,
+            )
+        JobRun.objects.create(
+            name="prune_job_runs", status=JobStatus.OK, started_at=now, finished_at=now
+        )
+        [jobs] = html_tables(self.client.get(HEALTH))
+        _, _, _, status, _, _, error = job_row(jobs, "prune_job_runs")
+        started = (now - timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+        found = (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+        self.assertEqual(
+            status, f"OK Last abandoned run: started {started} UTC, found at {found} UTC"
+        )
+        self.assertEqual(error, "")
+
+    def test_an_old_abandoned_run_is_no_longer_named(self) -> None:
+        now = timezone.now()
+        JobRun.objects.create(
+            name="prune_job_runs",
+            status=JobStatus.ABANDONED,
+            started_at=now - timedelta(days=9),
+            finished_at=now - timedelta(days=8),
+        )
+        JobRun.objects.create(name="prune_job_runs", status=JobStatus.OK, started_at=now)
+        [jobs] = html_tables(self.client.get(HEALTH))
+        self.assertEqual(job_row(jobs, "prune_job_runs")[3], "OK")
 
 
 class JobHealthTests(TestCase):

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import TestCase, TransactionTestCase
 from django.utils import timezone
 
-from accounts.jobs import job_lock, job_runs_prune, run_job
+from accounts.jobs import ERR_ABANDONED, job_lock, job_runs_prune, run_job
 from accounts.models import JobRun, JobStatus
 
 
@@ -111,3 +111,48 @@ class ConcurrentRunTests(TransactionTestCase):
         # Once the first run is over the job runs again.
         self.assertEqual(run_job("poll_events", fast_work).status, JobStatus.OK)
         self.assertEqual(calls, ["first", "second"])
+
+
+class AbandonedRunTests(TestCase):
+    """A run whose process died (kill -9) never records its end; the next run finds it."""
+
+    def test_a_run_left_running_is_abandoned_by_the_next_run_that_gets_the_lock(self) -> None:
+        started = timezone.now() - timedelta(hours=3)
+        crashed = JobRun.objects.create(name="poll_events", started_at=started)
+        other_job = JobRun.objects.create(name="close_statements", started_at=started)
+        before = timezone.now()
+
+        run = run_job("poll_events", lambda run: {"rated": 1})
+
+        crashed.refresh_from_db()
+        self.assertEqual((crashed.status, crashed.error), (JobStatus.ABANDONED, ERR_ABANDONED))
+        self.assertTrue(before <= crashed.finished_at <= run.started_at)
+        self.assertEqual((run.status, run.counts), (JobStatus.OK, {"rated": 1}))
+        other_job.refresh_from_db()
+        self.assertEqual((other_job.status, other_job.finished_at), (JobStatus.RUNNING, None))
+
+    def test_a_running_run_is_left_alone_while_another_connection_holds_the_lock(self) -> None:
+        held, release = threading.Event(), threading.Event()
+
+        def hold_lock() -> None:
+            try:
+                with job_lock("poll_events") as acquired:
+                    if acquired:
+                        held.set()
+                        release.wait(timeout=20)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=hold_lock)
+        holder.start()
+        try:
+            self.assertTrue(held.wait(timeout=20), "the other connection never took the lock")
+            busy = JobRun.objects.create(name="poll_events")
+            skipped = run_job("poll_events", lambda run: {"rated": 1})
+        finally:
+            release.set()
+            holder.join(timeout=20)
+
+        busy.refresh_from_db()
+        self.assertEqual((busy.status, busy.finished_at, busy.error), (JobStatus.RUNNING, None, ""))
+        self.assertEqual(skipped.status, JobStatus.SKIPPED)

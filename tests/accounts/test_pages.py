@@ -139,6 +139,19 @@ class AccountDetailTests(BillingTestCase):
             ],
         )
 
+    def test_an_account_without_tenants_says_so_instead_of_an_empty_table(self) -> None:
+        response = self.login(self.outsider).get(self.url(self.outsider_account))
+        self.assertContains(response, "Outsider Co has no tenants.")
+        [members] = html_tables(response)
+        self.assertEqual([row[0] for row in members], ["outsider"])
+
+    def test_the_platform_lists_the_accounts_below_it(self) -> None:
+        response = self.login(self.staff).get(self.url(self.platform))
+        self.assertContains(response, '<h2 class="h5">Accounts below</h2>', html=True)
+        tenants, members = html_tables(response)
+        self.assertEqual(names(tenants), ["Alpha Devices", "Outsider Co"])
+        self.assertEqual(members, [["No members yet."]])
+
     def test_owner_may_open_a_tenant_below_the_account(self) -> None:
         response = self.login(self.owner).get(self.url(self.tenant))
         self.assertContains(response, '<h1 class="h3 mb-0">Alpha Tenant</h1>', html=True)
@@ -368,9 +381,17 @@ class ApiDocsPageTests(BillingTestCase):
         self.assertEqual(response.status_code, 200)
         body = response.content.decode()
         self.assertIn("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", body)
-        self.assertIn(reverse("api-schema"), body)
-        self.assertNotIn("cdn", body.lower())
-        self.assertNotIn("https://", body)
+        self.assertIn(f'<script src="{API_DOCS}?script="></script>', body)
+        script = self.client.get(f"{API_DOCS}?script=")
+        self.assertEqual(script["Content-Type"], "application/javascript")
+        self.assertIn(f'url: "{reverse("api-schema")}"', script.content.decode())
+        for text in (body, script.content.decode()):
+            self.assertNotIn("cdn", text.lower())
+            self.assertNotIn("https://", text)
+
+    def test_the_docs_lead_back_to_the_site(self) -> None:
+        response = self.login(self.teammate).get(API_DOCS)
+        self.assertContains(response, f'<a href="{HOME}">Back to the site</a>', html=True)
 
     def test_every_asset_of_the_docs_and_the_layout_is_served_locally(self) -> None:
         self.login(self.teammate)
@@ -386,6 +407,22 @@ class ApiDocsPageTests(BillingTestCase):
                 response = self.client.get(url)
                 self.assertEqual(response.status_code, 200)
                 b"".join(response.streaming_content)
+
+
+class FaviconTests(BillingTestCase):
+    def test_favicon_ico_redirects_anyone_to_our_icon(self) -> None:
+        response = self.client.get("/favicon.ico")
+        self.assertRedirects(response, "/static/favicon.svg", fetch_redirect_response=False)
+        icon = self.client.get("/static/favicon.svg")
+        self.assertEqual((icon.status_code, icon["Content-Type"]), (200, "image/svg+xml"))
+        self.assertTrue(b"".join(icon.streaming_content).startswith(b"<svg "))
+
+    def test_every_page_links_the_icon(self) -> None:
+        for response in (self.client.get(LOGIN), self.login(self.owner).get(HOME)):
+            with self.subTest(path=response.request["PATH_INFO"]):
+                self.assertContains(
+                    response, '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+                )
 
 
 class NoCurrentAccountTests(TestCase):

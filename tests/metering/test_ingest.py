@@ -4,9 +4,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from accounts.api_errors import ERR_BODY_TOO_LARGE
 from accounts.models import ApiKeyRole
 from metering.models import UsageEvent
 from metering.services import CONFLICT_DETAIL, ERR_ACCOUNT_REQUIRED, ERR_LICENSE, MAX_BATCH
@@ -129,6 +131,46 @@ class IngestApiTests(BillingTestCase):
         too_many = self.post([{}] * (MAX_BATCH + 1))
         self.assertEqual(too_many.status_code, 400)
         self.assertEqual(UsageEvent.objects.count(), 0)
+
+    def test_the_documented_maximum_batch_fits(self) -> None:
+        events = [session(self.license.uuid, f"session-{n:05d}") for n in range(MAX_BATCH)]
+        body = json.dumps({"events": events})
+        # Over what Django lets every other endpoint receive.
+        self.assertGreater(len(body), settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        response = self.client.post(
+            URL,
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {self.ingest_key}",
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["accepted"], MAX_BATCH)
+        self.assertEqual(UsageEvent.objects.count(), MAX_BATCH)
+
+    def test_a_body_over_the_ingest_limit_is_a_json_413(self) -> None:
+        limit = settings.INGEST_MAX_BODY_SIZE
+        self.assertEqual(limit, 8 * 2**20)
+        events = json.dumps({"events": [session(self.license.uuid)]})
+        response = self.client.post(
+            URL,
+            data=events + " " * (limit + 1 - len(events)),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {self.ingest_key}",
+        )
+        self.assertEqual(response.status_code, 413)
+        self.assertEqual(response["Content-Type"], "application/json")
+        self.assertEqual(response.json(), {"detail": ERR_BODY_TOO_LARGE.format(limit=limit)})
+        self.assertEqual(UsageEvent.objects.count(), 0)
+
+    def test_a_body_at_the_ingest_limit_is_read(self) -> None:
+        events = json.dumps({"events": [session(self.license.uuid)]})
+        response = self.client.post(
+            URL,
+            data=events + " " * (settings.INGEST_MAX_BODY_SIZE - len(events)),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {self.ingest_key}",
+        )
+        self.assertEqual(response.json()["accepted"], 1)
 
     def test_who_may_send(self) -> None:
         events = [session(self.license.uuid)]

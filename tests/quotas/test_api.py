@@ -302,6 +302,29 @@ class BillingReportApiTests(UsageReportWorld):
                 f"{day:%Y-%m-%d} by 02:00 UTC."
             },
         )
+        ahead = current.next()
+        future = self.api("get", f"{REPORT}?month={ahead}", self.reader)
+        self.assertEqual(
+            (future.status_code, future.json()),
+            (
+                404,
+                {
+                    "detail": f"{ahead} has not started yet: its usage report will be available "
+                    f"on {report_available_on(ahead):%Y-%m-%d} by 02:00 UTC."
+                },
+            ),
+        )
+        ancient = self.api("get", f"{REPORT}/firmware-updates?month=1990-01", self.reader)
+        self.assertEqual(
+            (ancient.status_code, ancient.json()),
+            (
+                404,
+                {
+                    "detail": "Alpha Devices has no usage report for 1990-01: the account was "
+                    "created on 2026-01-01."
+                },
+            ),
+        )
         june = self.api("get", f"{REPORT}/active-devices?month=2026-06", self.reader)
         self.assertEqual(june.status_code, 404)
         self.assertIn("was due on 2026-07-03", june.json()["detail"])

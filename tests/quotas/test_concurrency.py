@@ -5,8 +5,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import TransactionTestCase
 from django.utils import timezone
 
@@ -17,8 +16,6 @@ from metering.services import events_ingest
 from quotas.models import QuotaLedgerEntry, UpdateCampaign
 from quotas.selectors import remaining_tokens
 from quotas.services import CampaignRefused, campaign_finish, campaign_start, package_create
-
-pytestmark = pytest.mark.postgres
 
 
 def race(*works: Callable[[], Any]) -> list[Any]:
@@ -46,8 +43,6 @@ def race(*works: Callable[[], Any]) -> list[Any]:
 
 class LastTokensRaceTests(TransactionTestCase):
     def setUp(self) -> None:
-        if connection.vendor != "postgresql":
-            self.skipTest("The race is decided by PostgreSQL row locks.")
         self.aggregator = Account.objects.create(name="Agg", slug="agg", kind=AccountKind.CUSTOMER)
         self.tenants = [
             Account.objects.create(

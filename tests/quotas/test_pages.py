@@ -10,9 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Account, AccountKind, Role
+from accounts.navigation import visible_navigation
+from accounts.roles import Capability
 from metering.months import Month, report_available_on
 from quotas.services import package_create, packages_expire, usage_reports_run
+from quotas.urls import urlpatterns as billing_urls
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 
 from .factories import at, ingest
@@ -170,26 +173,35 @@ class MyBillingTests(PagesWorld):
         self.assertContains(response, "The service package expired")
         self.assertEqual(figures(response)["remaining"], "0")
 
-    def test_an_account_newer_than_the_generated_month_has_no_report(self) -> None:
+    def test_an_account_newer_than_the_generated_month_is_not_offered_it(self) -> None:
         owner = UserFactory(username="newcomer")
         newcomer = AccountFactory(name="Newcomer", slug="newcomer")
         MembershipFactory(user=owner, account=newcomer, role=Role.OWNER)
-        self.login(owner)
-        response = self.client.get(MY_BILLING, {"month": APRIL})
+        current = Month.of(timezone.now())
+        response = self.login(owner).get(MY_BILLING, {"month": APRIL})
         self.assertContains(
             response,
-            "There is no usage report of Newcomer for <strong>April 2026</strong>: the month's "
-            "reports were generated on 2026-05-05 00:10 UTC, before this account existed.",
+            "Newcomer has no usage report for 2026-04: the month&#x27;s reports were generated "
+            f"on 2026-05-05, before the account existed. Showing {current.label} instead.",
         )
+        self.assertContains(response, f'<option value="{current}" selected>')
         self.assertEqual(figures(response)["active-devices"], "0")
-        reports = self.client.get(REPORTS, {"month": APRIL})
-        self.assertEqual(
-            table_rows(reports, "usage-reports"), [["No account matches these filters."]]
-        )
 
     def test_without_a_package(self) -> None:
         response = self.login(self.outsider).get(MY_BILLING, {"month": APRIL})
         self.assertContains(response, "No service package at the end of April 2026")
+
+    def test_an_account_without_tenants_says_so_instead_of_naming_them(self) -> None:
+        response = self.login(self.outsider).get(MY_BILLING, {"month": APRIL})
+        self.assertContains(response, '<div class="text-secondary">Outsider Co · the usage')
+        self.assertContains(response, "No tenants in April 2026")
+        self.assertContains(response, "Outsider Co only.")
+        self.assertContains(response, "contact your administrator about anything you see here.")
+        self.assertNotContains(response, "tenants ·")
+        self.assertNotContains(response, "View tenants")
+        owner = self.login(self.owner).get(MY_BILLING, {"month": APRIL})
+        self.assertContains(owner, "Alpha Devices and all its tenants · the usage")
+        self.assertContains(owner, "Alpha Devices and its 2 tenants.")
 
     def test_downloads_are_the_generated_gzipped_csv_files(self) -> None:
         self.login(self.owner)
@@ -241,6 +253,39 @@ class MyBillingTests(PagesWorld):
 
     def test_query_count_does_not_grow_with_tenants(self) -> None:
         assert_queries_flat(self, MY_BILLING, {"month": str(Month.of(timezone.now()))})
+
+
+class PlatformBillingTests(PagesWorld):
+    """Staff at the platform root: the accounts billed below it are customers, whatever the
+    distributors and partners between."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        distributor = AccountFactory(
+            name="Dist", slug="dist", kind=AccountKind.DISTRIBUTOR, parent=cls.platform
+        )
+        partner = AccountFactory(
+            name="Partner", slug="partner", kind=AccountKind.PARTNER, parent=distributor
+        )
+        AccountFactory(name="Partner Customer", slug="partner-customer", parent=partner)
+        Account.objects.update(created_at=at("2026-01-01 00:00:00"))
+        usage_reports_run(now=at("2026-06-04 00:10:00"))  # May 2026, with the new accounts
+
+    def test_staff_count_the_customers_below_the_platform(self) -> None:
+        self.login(self.staff)
+        for month in ["2026-05", str(Month.of(timezone.now()))]:
+            with self.subTest(month=month):
+                response = self.client.get(MY_BILLING, {"month": month})
+                self.assertEqual(figures(response)["tenants"], "5")
+                self.assertContains(response, '<div class="label">Customers</div>')
+                self.assertContains(response, "Platform and its 5 customers.")
+                self.assertContains(response, "Platform and all its customers · the usage")
+                self.assertContains(response, "Platform only, without its customers.")
+                self.assertContains(response, "your administrator or your customers about")
+        reports = self.client.get(REPORTS, {"month": "2026-05"})
+        self.assertEqual(figures(reports)["listed"], "5")
+        self.assertContains(reports, '<div class="label">Customers</div>')
 
 
 class PackageHistoryTests(PagesWorld):
@@ -330,6 +375,12 @@ class PackageHistoryTests(PagesWorld):
         self.assertNotContains(april, "Beta")
         january = self.client.get(HISTORY, {"month": "2026-01"})
         self.assertEqual([r[1] for r in table_rows(january)], ["Package creation"])
+
+    def test_a_tenant_reads_whose_package_it_uses_in_the_possessive(self) -> None:
+        response = self.login(self.tenant_user).get(HISTORY, {"month": APRIL})
+        self.assertContains(
+            response, "of Alpha Devices&#x27; service package (which Alpha Tenant uses)"
+        )
 
     def test_the_outsider_sees_no_ledger_of_alpha(self) -> None:
         response = self.login(self.outsider).get(HISTORY, {"month": APRIL})
@@ -466,3 +517,20 @@ class ActiveDevicesPageTests(PagesWorld):
             self.client.get(DEVICES, {"account": str(self.sibling.uuid)}).status_code, 404
         )
         self.assertEqual(self.client.get(DEVICES, {"month": APRIL}).status_code, 200)
+
+
+class BillingMenuTests(PagesWorld):
+    def test_every_billing_page_is_in_the_billing_menu(self) -> None:
+        [billing] = [
+            section
+            for section in visible_navigation(frozenset({Capability.READ}))
+            if section["label"] == "Billing"
+        ]
+        pages = {f"quotas:{url.name}" for url in billing_urls if not url.pattern.converters}
+        self.assertEqual({item["name"] for item in billing["items"]}, pages)
+        self.assertEqual(
+            [item["label"] for item in billing["items"]],
+            ["My billing", "Active devices", "Usage reports", "Service package history"],
+        )
+        response = self.login(self.teammate).get(MY_BILLING)
+        self.assertContains(response, f'href="{DEVICES}">Active devices</a>')

@@ -1,5 +1,5 @@
-"""The scheduled jobs run by a real Celery worker (in-process, on the configured broker: memory
-on SQLite runs, Redis on PostgreSQL runs), as beat would start them."""
+"""The scheduled jobs run by a real Celery worker (in-process, on the configured broker), as beat
+would start them."""
 
 import time
 from datetime import timedelta

@@ -1,0 +1,1 @@
+"""The quotas API by stage: service packages and the quota, update campaigns, billing reports."""
