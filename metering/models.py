@@ -17,6 +17,8 @@ from .months import Month
 EVENT_ID_MAX = 100
 NAME_MAX = 100
 DEVICE_MAX = 200
+# An API call's count is a PostgreSQL integer.
+COUNT_MAX = 2**31 - 1
 
 
 class EventType(models.TextChoices):

@@ -270,7 +270,10 @@ def events_prepare(
     for index, raw in enumerate(events):
         fields, errors = check_event(raw, now)
         if errors:
-            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            # The answer repeats the event id only when it is one: anything else the sender put
+            # there (an object nested a thousand deep, a lone surrogate) may not even render.
+            valid_id = isinstance(raw, dict) and "event_id" not in errors
+            event_id = raw.get("event_id") if valid_id else None
             result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
         else:
             checked.append((index, fields))
