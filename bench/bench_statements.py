@@ -194,7 +194,7 @@ def _month_start(month: Any) -> datetime:
 
 def _priced_world(count: int, licenses: int, month: Any) -> tuple[Account, list[License]]:
     """Sessions already priced onto open statements (the poll runs untimed)."""
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     account = _reset()
     start = _month_start(month)
@@ -483,7 +483,7 @@ JOIN lr l ON l.license_type_id = lt.id AND p.part_start >= l.f AND p.part_start 
 
 
 def poll(ctx: Context, month: Any) -> Result:
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     count = ctx.scale(1_000_000, 20_000)
     licenses = ctx.scale(1_000, 100)
@@ -526,7 +526,7 @@ def poll(ctx: Context, month: Any) -> Result:
 
 def close(ctx: Context, month: Any) -> Result:
     from statements.models import Statement
-    from statements.services import statements_close
+    from statements.services.close import statements_close
 
     licenses = ctx.scale(10_000, 500)
     per_license = ctx.scale(100, 20)
@@ -568,7 +568,7 @@ def statement_page(ctx: Context, month: Any) -> Result:
     _sessions(account, [large], big, start)
     sql("UPDATE metering_usageevent SET event_id = 'big-' || event_id")
     _sessions(account, [small], 100, start)
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     statements_poll(now=start + timedelta(days=20))
     vacuum_analyze("metering_charge", "metering_chargerollup", "statements_statement")

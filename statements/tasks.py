@@ -6,7 +6,8 @@ from django.conf import settings
 from accounts.jobs import run_job
 
 from .demo import feed
-from .services import statements_close, statements_poll
+from .services.close import statements_close
+from .services.poll import statements_poll
 
 
 @shared_task

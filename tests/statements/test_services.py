@@ -19,16 +19,15 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from metering.models import Charge, ChargeRollup
 from statements.models import Credit, Statement, StatementClosed, StatementStatus
-from statements.services import (
-    ERR_CLOSE_CURRENT,
+from statements.services.close import ERR_CLOSE_CURRENT, statements_close
+from statements.services.credits import (
     ERR_FUTURE,
     ERR_INVOICE_REUSED,
     ERR_PERIOD_CLOSED,
     credit_add,
     credit_delete,
-    statements_close,
-    statements_poll,
 )
+from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
 from tests.statements.factories import at, catalog, ingest, ingest_and_poll, session
 
@@ -338,8 +337,6 @@ class ConcurrencyTests(StatementScenario, TransactionTestCase):
     """Two closes (or two polls) at the same moment give the result of one."""
 
     def setUp(self) -> None:
-        if connection.vendor != "postgresql":
-            self.skipTest("needs PostgreSQL's concurrent writers")
         self.build()
         self.credit("50.00", "2026-04-05 10:00", "INV-1")
         ingest([session(self.license, f"s{n}", "2026-05-02 08:00", 60 * n) for n in range(50)])
