@@ -65,13 +65,19 @@ def statements_close(
     result = CloseResult(poll=statements_poll(now=now))
     with transaction.atomic():
         rating_lock()
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL)
+            # Room for a month's per-license totals in memory (the default 4 MB spills to disk
+            # at about 10,000 licenses); and no JIT: compiling these statements would take
+            # longer than running them (estimates of generate_series runs are far too high).
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            cursor.execute("SET LOCAL jit = off")
         result.statements_created = _ensure_runs_through(current, now)
-        periods = sorted(
-            set(
-                Statement.objects.filter(
-                    status=StatementStatus.OPEN, period__lte=through
-                ).values_list("period", flat=True)
-            )
+        periods = list(
+            Statement.objects.filter(status=StatementStatus.OPEN, period__lte=through)
+            .order_by("period")
+            .values_list("period", flat=True)
+            .distinct()
         )
         for period in periods:
             closed = _close_period(period, now)
@@ -87,17 +93,12 @@ def statements_close(
     return result
 
 
-# At the close: every active license, and every license with an open statement, through the
-# current month (so balances carry forward even in months without usage). Licenses that already
-# reach the current month are left out: their runs are contiguous, so nothing is missing.
-_WANTED_AT_CLOSE = """
-SELECT id, %(current)s::date FROM licenses_license l
-WHERE status = 'active' AND NOT EXISTS (
-    SELECT 1 FROM statements_statement WHERE license_id = l.id AND period = %(current)s)
-UNION SELECT license_id, %(current)s::date FROM statements_statement s
-WHERE status = 'open' AND NOT EXISTS (
-    SELECT 1 FROM statements_statement WHERE license_id = s.license_id AND period = %(current)s)
-"""
+# Closing takes every open statement of its months and starts the current month's. Rather than
+# locking those tens of thousands of rows one by one (each row lock is a write), the close
+# locks the table against other writers for the moment it runs; pages go on reading it. Polls
+# already wait for the close on the rating cursor; a credit waits for it here.
+_LOCK_SQL = "LOCK TABLE statements_statement IN EXCLUSIVE MODE"
+
 # Most licenses at a close simply go on from last month: the current month's statement opens
 # with last month's ending balance. One plain insert does those before the general ensure, which
 # is left with the exceptions (gaps, licenses without statements).
@@ -111,7 +112,18 @@ FROM statements_statement s
 JOIN licenses_license li ON li.id = s.license_id
 JOIN accounts_account a ON a.id = li.account_id
 WHERE s.period = %(previous)s AND (li.status = 'active' OR s.status = 'open')
-ON CONFLICT (license_id, period) DO NOTHING
+  AND NOT EXISTS (SELECT FROM statements_statement c
+                  WHERE c.license_id = s.license_id AND c.period = %(current)s)
+"""
+# Then every active license, and every license with an open statement, that still does not reach
+# the current month (so balances carry forward even in months without usage). Runs are
+# contiguous, so a license that reaches the current month misses nothing.
+_WANTED_AT_CLOSE = """
+SELECT l.id, %(current)s::date FROM licenses_license l
+WHERE (l.status = 'active' OR EXISTS (
+          SELECT FROM statements_statement o WHERE o.license_id = l.id AND o.status = 'open'))
+  AND NOT EXISTS (SELECT FROM statements_statement c
+                  WHERE c.license_id = l.id AND c.period = %(current)s)
 """
 
 
@@ -126,67 +138,53 @@ def _ensure_runs_through(current: date, now: datetime) -> int:
         return continued + cursor.rowcount
 
 
-_LOCK_CLOSING_SQL = """
-SELECT id FROM statements_statement
-WHERE status = 'open' AND license_id IN (
-    SELECT license_id FROM statements_statement WHERE period = %(period)s AND status = 'open'
-)
-ORDER BY id FOR UPDATE
-"""
-
-# The month's line totals per license, first and on their own: a data-modifying statement never
-# runs in parallel, but this aggregate over every line of the month can (CREATE TABLE AS does).
+# Each closing statement's final figures: its lines' totals, its credits, and last month's
+# ending balance as its start (runs are contiguous). CREATE TABLE AS lets the aggregate over
+# every line of the month run in parallel, which a data-modifying statement never does.
 _CLOSE_TOTALS_SQL = """
 CREATE TEMP TABLE close_totals ON COMMIT DROP AS
-SELECT license_id, sum(cost) AS cost, sum(license_cost) AS license_cost,
-       count(*) AS lines, sum(duration) AS usage
-FROM metering_charge WHERE billed_period = %(period)s GROUP BY license_id
+SELECT o.id, coalesce(l.cost, 0) AS cost, coalesce(l.license_cost, 0) AS license_cost,
+       coalesce(l.lines, 0) AS lines, coalesce(l.usage, interval '0') AS usage,
+       coalesce(c.amount, 0) AS credits, coalesce(p.ending_balance, 0) AS starting,
+       o.ending_balance AS ending_before
+FROM statements_statement o
+LEFT JOIN (
+    SELECT license_id, sum(cost) AS cost, sum(license_cost) AS license_cost,
+           count(*) AS lines, sum(duration) AS usage
+    FROM metering_charge WHERE billed_period = %(period)s GROUP BY license_id
+) l ON l.license_id = o.license_id
+LEFT JOIN (
+    SELECT statement_id, sum(amount) AS amount FROM statements_credit
+    WHERE statement_id IN (SELECT id FROM statements_statement WHERE period = %(period)s)
+    GROUP BY statement_id
+) c ON c.statement_id = o.id
+LEFT JOIN statements_statement p ON p.license_id = o.license_id AND p.period = %(previous)s
+WHERE o.period = %(period)s AND o.status = 'open'
 """
 
+# Closes them, and answers how many closed and on which licenses the recount moved the ending
+# balance (the poll keeps open balances current, so rarely any): only those licenses' later
+# months need new balances.
 _CLOSE_SQL = """
-UPDATE statements_statement s
-SET machine_charges = f.cost, license_charges = f.license_cost, line_count = f.lines,
-    usage = f.usage, total_credits = f.credits, starting_balance = f.starting,
-    ending_balance = f.starting + f.credits - f.license_cost - f.cost,
-    status = 'closed', closed_at = %(now)s, updated_at = %(now)s
-FROM (
-    SELECT o.id, coalesce(l.cost, 0) AS cost, coalesce(l.license_cost, 0) AS license_cost,
-           coalesce(l.lines, 0) AS lines, coalesce(l.usage, interval '0') AS usage,
-           coalesce(c.amount, 0) AS credits, coalesce(p.ending_balance, 0) AS starting,
-           o.ending_balance AS ending_before
-    FROM statements_statement o
-    LEFT JOIN close_totals l ON l.license_id = o.license_id
-    LEFT JOIN (
-        SELECT c.statement_id, sum(c.amount) AS amount
-        FROM statements_credit c JOIN statements_statement cs ON cs.id = c.statement_id
-        WHERE cs.period = %(period)s GROUP BY c.statement_id
-    ) c ON c.statement_id = o.id
-    -- Runs are contiguous: the previous statement is last month's.
-    LEFT JOIN statements_statement p
-           ON p.license_id = o.license_id AND p.period = %(previous)s
-    WHERE o.period = %(period)s AND o.status = 'open'
-) f
-WHERE s.id = f.id
-RETURNING s.license_id, s.ending_balance <> f.ending_before
+WITH closed AS (
+    UPDATE statements_statement s
+    SET machine_charges = t.cost, license_charges = t.license_cost, line_count = t.lines,
+        usage = t.usage, total_credits = t.credits, starting_balance = t.starting,
+        ending_balance = t.starting + t.credits - t.license_cost - t.cost,
+        status = 'closed', closed_at = %(now)s, updated_at = %(now)s
+    FROM close_totals t
+    WHERE s.id = t.id
+    RETURNING s.license_id, s.ending_balance <> t.ending_before AS moved
+)
+SELECT count(*), coalesce(array_agg(license_id) FILTER (WHERE moved), '{}') FROM closed
 """
 
 
 def _close_period(period: date, now: datetime) -> int:
     with connection.cursor() as cursor:
-        # The licenses' open statements, in id order like every writer (see runs.py).
-        cursor.execute(_LOCK_CLOSING_SQL, {"period": period})
-        # Room for the month's per-license totals in memory (the default 4 MB spills to disk
-        # at about 10,000 licenses), and statistics so the update joins them sensibly.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(_CLOSE_TOTALS_SQL, {"period": period})
-        cursor.execute("ANALYZE close_totals")
-        cursor.execute(
-            _CLOSE_SQL, {"period": period, "previous": previous_month(period), "now": now}
-        )
-        closed = cursor.rowcount
-        # The poll keeps open balances current, so the close's recount rarely moves an ending
-        # balance; only where it did do the later months need new balances.
-        moved = [license_id for license_id, changed in cursor.fetchall() if changed]
+        cursor.execute(_CLOSE_TOTALS_SQL, {"period": period, "previous": previous_month(period)})
+        cursor.execute(_CLOSE_SQL, {"now": now})
+        closed, moved = cursor.fetchone()
         cursor.execute("DROP TABLE close_totals")
     refresh_balances(moved)
     return closed

@@ -67,9 +67,9 @@ def statements_ensure(*, wanted: Mapping[int, Iterable[date]], now: datetime) ->
 
 
 def lock_open_statements(license_ids: Iterable[int]) -> None:
-    """Lock the licenses' open statements in id order. Every writer does this before changing
-    a statement (after the rating cursor, when it takes that), so concurrent polls and credits
-    never deadlock and never compute from stale rows."""
+    """Lock the licenses' open statements in id order. Polls and credits do this before
+    changing a statement (after the rating cursor, when they take it), so they never deadlock
+    and never compute from stale rows; the close locks the whole table instead (close.py)."""
     ids = sorted(set(license_ids))
     if ids:
         list(
