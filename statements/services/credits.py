@@ -152,8 +152,10 @@ def credit_add(
         now=now,
     )
     # One credit write per license at a time, so two identical requests racing each other end
-    # as one stored credit and one retry instead of a unique violation.
-    License.objects.select_for_update().filter(pk=license.pk).exists()
+    # as one stored credit and one retry instead of a unique violation. NO KEY: a poll or close
+    # inserting this license's statements checks their foreign key with a key-share lock on the
+    # license row, which FOR UPDATE would block while this credit waits for those statements.
+    License.objects.select_for_update(no_key=True).filter(pk=license.pk).exists()
     existing = Credit.objects.filter(license=license, invoice_number=invoice_number).first()
     if existing is not None:
         if (existing.amount, existing.credited_at, existing.invoice_date) == (
