@@ -13,6 +13,7 @@ from metering.rating import RatingResult, charges_rate, rating_lock, rating_pend
 from metering.services import committed_watermark
 
 from ..models import Statement, StatementStatus
+from .chart_cache import statement_charts_queue
 from .runs import lock_open_statements, refresh_balances, statements_ensure
 
 
@@ -52,13 +53,14 @@ FROM (
     GROUP BY r.license_id, r.billed_period
 ) t
 WHERE s.license_id = t.license_id AND s.period = t.billed_period AND s.status = 'open'
+RETURNING s.id
 """
 
 
 def statements_poll(*, now: datetime | None = None) -> PollResult:
     """Price every machine session stored since the last poll (and those waiting for a price),
-    then refresh the open statements the new lines landed on. Running it again with nothing new
-    changes nothing."""
+    then refresh the open statements the new lines landed on, and once committed queue their
+    chart cache for a worker. Running it again with nothing new changes nothing."""
     upto = committed_watermark()  # before the transaction: it briefly waits for ingest commits
     now = now or timezone.now()
     with transaction.atomic():
@@ -86,5 +88,7 @@ def _refresh_touched(touched: set[tuple[int, date]], now: datetime) -> int:
             _USAGE_TOTALS_SQL,
             {"now": now, "licenses": [p[0] for p in pairs], "periods": [p[1] for p in pairs]},
         )
+        refreshed = [statement_id for (statement_id,) in cursor.fetchall()]
     refresh_balances(wanted)
+    statement_charts_queue(statement_ids=refreshed)
     return created
