@@ -61,10 +61,16 @@ def statement_charts_refresh(*, statement_ids: Iterable[int]) -> int:
 
 def statement_charts_queue(*, statement_ids: Iterable[int]) -> None:
     """Once the caller's transaction commits, queue the chart refresh of these statements for a
-    worker, in batches."""
+    worker, in batches. A broker that cannot take them is logged, not raised: the caller's work
+    is committed by then, and a page builds a missing cache itself."""
     # Imported here: the tasks module imports the services.
     from ..tasks import refresh_statement_charts
 
     ids = sorted(set(statement_ids))
-    for start in range(0, len(ids), CHART_BATCH):
-        refresh_statement_charts.delay_on_commit(ids[start : start + CHART_BATCH])
+
+    def send() -> None:
+        for start in range(0, len(ids), CHART_BATCH):
+            refresh_statement_charts.delay(ids[start : start + CHART_BATCH])
+
+    if ids:
+        transaction.on_commit(send, robust=True)

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from kombu.exceptions import OperationalError
 
 from statements import selectors, tasks
 from statements.charts import statement_figures
@@ -111,6 +112,19 @@ class ChartCacheTests(StatementWorld):
             period=MAY, license__in=[self.license, self.tenant_license]
         )
         delay.assert_called_once_with(sorted(refreshed.values_list("id", flat=True)))
+
+    def test_a_broker_that_refuses_the_refresh_leaves_the_poll_done(self) -> None:
+        ingest([session(self.license, "d", "2026-05-05 08:00", 600)], now=IN_MAY)
+        with (
+            mock.patch.object(
+                tasks.refresh_statement_charts, "delay", side_effect=OperationalError("down")
+            ),
+            self.assertLogs(level="ERROR"),
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            result = statements_poll(now=IN_MAY)
+        self.assertEqual(result.rating.lines, 1)
+        self.assertEqual(self.may().line_count, 4)
 
     def test_the_worker_builds_the_cache_and_the_page_only_reads_it(self) -> None:
         may = self.may()
