@@ -83,15 +83,22 @@ TABLES = [
 
 
 def run(ctx: Context) -> list[Result]:
+    """Every figure, or those BENCH_FIGURES names by number (`BENCH_FIGURES=4` or `3,4`)."""
     month = previous_month(month_of(timezone.now()))
+    figures = [
+        bulk_ingest,
+        http_ingest,
+        poll,
+        close,
+        statement_page,
+        machine_usage_csv,
+        statement_pdf,
+    ]
+    chosen = {int(n) for n in os.environ.get("BENCH_FIGURES", "").split(",") if n.strip()}
     return [
-        bulk_ingest(ctx, month),
-        http_ingest(ctx, month),
-        poll(ctx, month),
-        close(ctx, month),
-        statement_page(ctx, month),
-        machine_usage_csv(ctx, month),
-        statement_pdf(ctx, month),
+        figure(ctx, month)
+        for number, figure in enumerate(figures, start=1)
+        if not chosen or number in chosen
     ]
 
 
@@ -193,7 +200,7 @@ def _month_start(month: Any) -> datetime:
 
 def _priced_world(count: int, licenses: int, month: Any) -> tuple[Account, list[License]]:
     """Sessions already priced onto open statements (the poll runs untimed)."""
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     account = _reset()
     start = _month_start(month)
@@ -482,7 +489,7 @@ JOIN lr l ON l.license_type_id = lt.id AND p.part_start >= l.f AND p.part_start 
 
 
 def poll(ctx: Context, month: Any) -> Result:
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     count = ctx.scale(1_000_000, 20_000)
     licenses = ctx.scale(1_000, 100)
@@ -523,35 +530,54 @@ def poll(ctx: Context, month: Any) -> Result:
 # -- 4. The close ------------------------------------------------------------------------------
 
 
+CLOSE_RUNS = 3
+
+
 def close(ctx: Context, month: Any) -> Result:
+    """The close on a freshly priced world, CLOSE_RUNS times (a close cannot be undone); the
+    run with the median ratio is the figure, and every run is printed."""
     from statements.models import Statement
-    from statements.services import statements_close
+    from statements.services.close import statements_close
 
     licenses = ctx.scale(10_000, 500)
     per_license = ctx.scale(100, 20)
-    _priced_world(licenses * per_license, licenses, month)
-    raw = best_of(
-        3,
-        lambda: sql(
-            "SELECT license_id, sum(cost), sum(license_cost), count(*), sum(duration)"
-            " FROM metering_charge WHERE billed_period = %s GROUP BY license_id",
-            [month],
-        ),
-    )
-    now = _month_start(next_month(month)) + timedelta(days=1, minutes=5)
-    with timer() as elapsed:
-        result = statements_close(through=month, now=now)
-    ours = elapsed()
-    closed = Statement.objects.filter(period=month, status="closed").count()
+    runs = []
+    for n in range(1, CLOSE_RUNS + 1):
+        _priced_world(licenses * per_license, licenses, month)
+        raw = best_of(
+            3,
+            lambda: sql(
+                "SELECT license_id, sum(cost), sum(license_cost), count(*), sum(duration)"
+                " FROM metering_charge WHERE billed_period = %s GROUP BY license_id",
+                [month],
+            ),
+        )
+        now = _month_start(next_month(month)) + timedelta(days=1, minutes=5)
+        with timer() as elapsed:
+            result = statements_close(through=month, now=now)
+        ours = elapsed()
+        closed = Statement.objects.filter(period=month, status="closed").count()
+        runs.append(
+            {"ours": ours, "raw": raw, "closed": closed, "created": result.statements_created}
+        )
+        print(
+            f"  4. close, run {n}: ours {ours:.3f} s, raw {raw:.3f} s, ratio {ours / raw:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+    median = sorted(runs, key=lambda r: r["ours"] / r["raw"])[len(runs) // 2]
     return Result(
         name="4. close",
         scale=f"{licenses:,} statements of {per_license} lines",
-        ours=ours,
-        raw=raw,
+        ours=median["ours"],
+        raw=median["raw"],
         unit="s",
-        target="ours <= 3x raw",
-        passed=ours <= 3 * raw and closed == licenses,
-        notes={"closed": closed, "created": result.statements_created},
+        target=f"median of {CLOSE_RUNS} runs: ours <= 2.5x raw",
+        passed=median["ours"] <= 2.5 * median["raw"] and all(r["closed"] == licenses for r in runs),
+        notes={
+            "runs": [{**r, "ours": round(r["ours"], 3), "raw": round(r["raw"], 3)} for r in runs],
+            "ratios": [round(r["ours"] / r["raw"], 2) for r in runs],
+        },
     )
 
 
@@ -567,7 +593,7 @@ def statement_page(ctx: Context, month: Any) -> Result:
     _sessions(account, [large], big, start)
     sql("UPDATE metering_usageevent SET event_id = 'big-' || event_id")
     _sessions(account, [small], 100, start)
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     statements_poll(now=start + timedelta(days=20))
     vacuum_analyze("metering_charge", "metering_chargerollup", "statements_statement")

@@ -27,7 +27,7 @@ from .exports import exact_seconds
 from .filters import BalanceApiFilter, TransactionApiFilter
 from .formatting import format_hours
 from .models import Credit, Statement
-from .services import credit_add
+from .services.credits import credit_add
 
 ERR_NO_STATEMENT = "No statement for this license in {period}."
 ERR_FINANCE = "Only a finance or admin key (or a finance role) may add credits."

@@ -19,7 +19,9 @@ from metering.periods import month_of, next_month, previous_month
 from metering.services import MAX_BATCH, events_ingest
 
 from .models import Credit
-from .services import credit_add, statements_close, statements_poll
+from .services.close import statements_close
+from .services.credits import credit_add
+from .services.poll import statements_poll
 
 # License name: sessions per working day, fleet, {pool: weight}, {machine type: weight},
 # {region: weight}, {license type: weight}, monthly credit.

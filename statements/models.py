@@ -155,9 +155,10 @@ class Credit(models.Model):
 
 
 class StatementChart(models.Model):
-    """The chart figures of a statement (plotly JSON), built from its rollups and lines on first
-    view after its lines changed (statement.revision) and read from here afterwards. A cache:
-    not part of the statement, so it may be rebuilt at any time."""
+    """The chart figures of a statement (plotly JSON) at a revision of its lines, built from its
+    rollups and lines by statements.services.chart_cache: in a worker after a poll refreshed the
+    statement, or on a view that finds it missing or older than the lines. A cache: not part of
+    the statement, so it may be rebuilt at any time."""
 
     statement = models.OneToOneField(
         Statement, primary_key=True, on_delete=models.CASCADE, related_name="chart"

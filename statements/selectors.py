@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import F, QuerySet
-from django.utils import timezone
 
 from accounts.models import Account
 from accounts.scoping import Actor, get_or_404, scope
@@ -220,23 +219,14 @@ def hourly_series(statement: Statement) -> HourlySeries:
     )
 
 
-def statement_charts(statement: Statement) -> dict[str, str]:
-    """The statement's chart figures as JSON, built once per revision of its lines."""
-    from .charts import statement_figures
-
-    cached = StatementChart.objects.filter(statement=statement).first()
-    if cached is not None and cached.revision == statement.revision:
-        return cached.figures
-    figures = statement_figures(statement, statement_sections(statement), hourly_series(statement))
-    StatementChart.objects.update_or_create(
-        statement=statement,
-        defaults={
-            "revision": statement.revision,
-            "figures": figures,
-            "computed_at": timezone.now(),
-        },
+def statement_charts(statement: Statement) -> dict[str, str] | None:
+    """The statement's cached chart figures, or None when the cache is missing or older than
+    its lines (statements.services.chart_cache builds it)."""
+    return (
+        StatementChart.objects.filter(statement=statement, revision=statement.revision)
+        .values_list("figures", flat=True)
+        .first()
     )
-    return figures
 
 
 # -- Lists --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from . import exports, selectors
 from .charts import HOURLY_CHOICES, PIE_CHOICES
 from .filters import PRESETS, BalanceFilter, TransactionFilter
 from .models import Statement
+from .services.chart_cache import statement_chart_refresh
 from .tables import BalanceTable, MachineUsageTable, TransactionTable
 
 
@@ -112,7 +113,8 @@ def panel(request: HttpRequest) -> HttpResponse:
         context.update(
             sections=selectors.statement_sections(statement),
             credits=list(selectors.statement_credits(statement)),
-            figures=selectors.statement_charts(statement),
+            figures=selectors.statement_charts(statement)
+            or statement_chart_refresh(statement=statement),
             table=table,
         )
     return render(request, "statements/panel.html", context)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.models import ApiKeyRole
 from statements.api import ERR_FINANCE
 from statements.models import Credit, Statement
-from statements.services import ERR_INVOICE_REUSED, ERR_PERIOD_CLOSED
+from statements.services.credits import ERR_INVOICE_REUSED, ERR_PERIOD_CLOSED
 from tests.statements.world import FORMULA, StatementWorld
 
 

@@ -13,7 +13,7 @@ from metering.models import Charge, UnratedEvent, UsageEvent
 from metering.periods import month_of
 from statements import tasks
 from statements.models import Credit, Statement
-from statements.services import statements_poll
+from statements.services.poll import statements_poll
 
 
 class DemoTests(TestCase):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.jobs import run_job
 from accounts.models import JobStatus
 from metering.periods import parse_period
-from statements.services import close_period_check, statements_close
+from statements.services.close import close_period_check, statements_close
 
 
 class Command(BaseCommand):
