@@ -53,6 +53,7 @@ class _Batch:
 
     def store(self) -> IngestResult:
         stored = events_store(batch=self.prepared)
+        # Map indexes back to the batch, around the unreadable lines.
         result = IngestResult(accepted=stored.accepted, duplicates=stored.duplicates)
         result.conflicts = [{**c, "index": self.positions[c["index"]]} for c in stored.conflicts]
         result.rejected = [{**r, "index": self.positions[r["index"]]} for r in stored.rejected] + [
