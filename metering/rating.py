@@ -6,36 +6,26 @@ default rate; the license type's rate); hours are seconds / 3600 as exact decima
 is rounded half up to the currency's minor unit, one line at a time.
 
 Each call prices every session stored since the last call (up to a committed watermark) plus
-those still waiting for a price, in one transaction under the rating cursor's row lock. On
-PostgreSQL this is set-based SQL (a handful of statements whatever the number of sessions);
-elsewhere the same rules run in Python. Both give identical lines, which the tests check.
+those still waiting for a price, in one transaction under the rating cursor's row lock, with
+set-based SQL: a handful of statements whatever the number of sessions.
 A session that cannot be priced is never dropped: it waits in UnratedEvent with the reason.
 """
 
-import bisect
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, localcontext
-from itertools import islice
+from datetime import date, datetime
 
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.money import minor_unit, round_money
-from licenses.models import License, LicenseRate, MachineRate
+from accounts.money import minor_unit
 from licenses.services import pools_ensure, regions_ensure
 
-from .models import Charge, ChargeRollup, EventType, RatingCursor, UnratedEvent, UsageEvent
-from .periods import month_of, next_month
+from .models import Charge, RatingCursor, UnratedEvent
 
 CURSOR = "machine_sessions"
-CHUNK = 5000
-SECONDS_PER_HOUR = Decimal(3600)
-ONE_MICROSECOND = timedelta(microseconds=1)
 
 REASON_UNKNOWN_LICENSE = "Unknown license"
 REASON_UNKNOWN_MACHINE_TYPE = "Unknown machine type '{name}'"
@@ -76,7 +66,6 @@ def charges_rate(
     cutoffs: Mapping[int, date],
     current_period: date,
     now: datetime | None = None,
-    engine: str | None = None,
 ) -> RatingResult:
     """Price every machine session with a row id in (cursor, upto] and every session still
     waiting for a price. Call inside the transaction that holds `rating_lock()`.
@@ -84,16 +73,13 @@ def charges_rate(
     `cutoffs` maps a license id to its first month still open for billing: a part in an earlier
     month is billed in `current_period` as an adjustment. `upto` must be a committed watermark
     (metering.services.committed_watermark(), taken before the transaction began).
-    `engine` ("sql" or "python") is for tests; by default PostgreSQL uses SQL.
     """
     cursor = rating_lock()
     now = now or timezone.now()
     upto = max(upto, cursor.last_event_id)
     if not rating_pending(cursor, upto):
         return RatingResult(upto=upto)
-    engine = engine or ("sql" if connection.vendor == "postgresql" else "python")
-    rate = _rate_sql if engine == "sql" else _rate_python
-    result = rate(
+    result = _rate(
         after=cursor.last_event_id,
         upto=upto,
         cutoffs=cutoffs,
@@ -136,8 +122,6 @@ def _currency_places() -> dict[str, int]:
     codes = Account.objects.values_list("currency", flat=True).distinct()
     return {code: minor_unit(code) for code in codes}
 
-
-# -- PostgreSQL: set-based ---------------------------------------------------------------------
 
 # Every session to price, split at month boundaries, with the rates in force at each part's
 # start and the rounded amounts, in one pass. Rate validity is [effective_from, next
@@ -287,7 +271,7 @@ WHERE NOT EXISTS (SELECT 1 FROM rating_unpriced u WHERE u.usage_event_id = q.usa
 """
 
 
-def _rate_sql(
+def _rate(
     *, after: int, upto: int, cutoffs: Mapping[int, date], current_period: date, now: datetime
 ) -> RatingResult:
     places = _currency_places()
@@ -333,274 +317,3 @@ def _rate_sql(
     regions_ensure(regions)
     pools_ensure(pools)
     return result
-
-
-# -- Everywhere else: the same rules in Python -------------------------------------------------
-
-
-def split_by_month(start: datetime, seconds: int) -> list[tuple[date, datetime, datetime]]:
-    """(period, part start, part end) for each calendar month the session touches. A session of
-    zero seconds is one empty part in its start month."""
-    end = start + timedelta(seconds=seconds)
-    period, last = month_of(start), month_of(max(start, end - ONE_MICROSECOND))
-    parts = []
-    while period <= last:
-        boundary = datetime(period.year, period.month, 1, tzinfo=start.tzinfo)
-        following = next_month(period)
-        following_at = datetime(following.year, following.month, 1, tzinfo=start.tzinfo)
-        parts.append((period, max(start, boundary), min(end, following_at)))
-        period = following
-    return parts
-
-
-def exact_seconds(duration: timedelta) -> Decimal:
-    return Decimal(duration.days * 86400 + duration.seconds) + Decimal(
-        duration.microseconds
-    ).scaleb(-6)
-
-
-def line_amount(duration: timedelta, hourly_rate: Decimal, currency: str) -> Decimal:
-    """Hours x rate for one line, rounded half up to the currency's minor unit."""
-    with localcontext() as context:
-        context.prec = 50
-        return round_money(exact_seconds(duration) * hourly_rate / SECONDS_PER_HOUR, currency)
-
-
-class _Rates:
-    """Effective-dated rates in memory: the latest rate starting at or before a moment."""
-
-    def __init__(self, rows: Iterable[tuple[object, datetime, Decimal]]) -> None:
-        by_key: dict[object, list[tuple[datetime, Decimal]]] = defaultdict(list)
-        for key, effective_from, rate in rows:
-            by_key[key].append((effective_from, rate))
-        self._starts = {k: [s for s, _ in sorted(v)] for k, v in by_key.items()}
-        self._rates = {k: [r for _, r in sorted(v)] for k, v in by_key.items()}
-
-    def known(self, key: object) -> bool:
-        return key in self._starts
-
-    def at(self, key: object, moment: datetime) -> Decimal | None:
-        starts = self._starts.get(key)
-        if not starts:
-            return None
-        index = bisect.bisect_right(starts, moment) - 1
-        return self._rates[key][index] if index >= 0 else None
-
-
-class _Catalog:
-    def __init__(self) -> None:
-        from licenses.models import LicenseType, MachineType
-
-        self.machine_types = set(MachineType.objects.values_list("name", flat=True))
-        self.license_types = set(LicenseType.objects.values_list("name", flat=True))
-        self.machine = _Rates(
-            ((r[0], r[1]), r[2], r[3])
-            for r in MachineRate.objects.values_list(
-                "machine_type__name", "region__name", "effective_from", "hourly_rate"
-            )
-        )
-        self.license = _Rates(
-            LicenseRate.objects.values_list("license_type__name", "effective_from", "hourly_rate")
-        )
-
-    def machine_rate(self, machine_type: str, region: str, moment: datetime) -> Decimal | None:
-        rate = self.machine.at((machine_type, region), moment)
-        return rate if rate is not None else self.machine.at((machine_type, None), moment)
-
-    def license_rate(self, license_type: str, moment: datetime) -> Decimal | None:
-        return self.license.at(license_type, moment)
-
-
-def _at(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"
-
-
-def _reason(
-    catalog: _Catalog, event: UsageEvent, currency: str | None, part_start: datetime
-) -> str:
-    reasons = []
-    if currency is None:
-        reasons.append(REASON_UNKNOWN_LICENSE)
-    if event.machine_type not in catalog.machine_types:
-        reasons.append(REASON_UNKNOWN_MACHINE_TYPE.format(name=event.machine_type))
-    elif catalog.machine_rate(event.machine_type, event.region, part_start) is None:
-        reasons.append(REASON_NO_MACHINE_RATE.format(name=event.machine_type, at=_at(part_start)))
-    if event.license_type not in catalog.license_types:
-        reasons.append(REASON_UNKNOWN_LICENSE_TYPE.format(name=event.license_type))
-    elif catalog.license_rate(event.license_type, part_start) is None:
-        reasons.append(REASON_NO_LICENSE_RATE.format(name=event.license_type, at=_at(part_start)))
-    return "; ".join(reasons)
-
-
-def _chunks(events: Iterator[UsageEvent]) -> Iterator[list[UsageEvent]]:
-    while chunk := list(islice(events, CHUNK)):
-        yield chunk
-
-
-def _rate_python(
-    *, after: int, upto: int, cutoffs: Mapping[int, date], current_period: date, now: datetime
-) -> RatingResult:
-    catalog = _Catalog()
-    result = RatingResult()
-    rollups: dict[tuple, list] = {}
-    regions: set[str] = set()
-    pools: set[str] = set()
-    waiting = set(UnratedEvent.objects.values_list("usage_event_id", flat=True))
-    new = UsageEvent.objects.filter(
-        id__gt=after, id__lte=upto, type=EventType.MACHINE_SESSION
-    ).order_by("id")
-    retried = UsageEvent.objects.filter(id__in=sorted(waiting)).order_by("id")
-    for events in _chunks(_iterate(new, retried)):
-        currencies = dict(
-            License.objects.filter(id__in={e.license_id for e in events}).values_list(
-                "id", "account__currency"
-            )
-        )
-        lines, unpriced = [], []
-        for event in events:
-            regions.add(event.region)
-            pools.add(event.pool)
-            currency = currencies.get(event.license_id)
-            parts = split_by_month(event.occurred_at, event.duration_seconds)
-            priced = []
-            for period, start, end in parts:
-                machine_rate = catalog.machine_rate(event.machine_type, event.region, start)
-                license_rate = catalog.license_rate(event.license_type, start)
-                if currency is None or machine_rate is None or license_rate is None:
-                    unpriced.append((event, _reason(catalog, event, currency, start)))
-                    break
-                priced.append((period, start, end, machine_rate, license_rate))
-            else:
-                lines += [_line(event, part, cutoffs, current_period, currency) for part in priced]
-        _store_lines(lines, rollups, result)
-        _queue_unpriced(unpriced, waiting, now)
-    _store_rollups(rollups)
-    regions_ensure(regions)
-    pools_ensure(pools)
-    return result
-
-
-def _iterate(*querysets: object) -> Iterator[UsageEvent]:
-    for queryset in querysets:
-        yield from queryset.iterator(chunk_size=CHUNK)
-
-
-def _line(
-    event: UsageEvent,
-    part: tuple[date, datetime, datetime, Decimal, Decimal],
-    cutoffs: Mapping[int, date],
-    current_period: date,
-    currency: str,
-) -> Charge:
-    period, start, end, machine_rate, license_rate = part
-    first_open = cutoffs.get(event.license_id)
-    duration = end - start
-    return Charge(
-        usage_event_id=event.id,
-        license_id=event.license_id,
-        billed_period=current_period if first_open and period < first_open else period,
-        period=period,
-        start=start,
-        duration=duration,
-        machine_id=event.machine_id,
-        machine_type=event.machine_type,
-        region=event.region,
-        pool=event.pool,
-        license_type=event.license_type,
-        machine_rate=machine_rate,
-        license_rate=license_rate,
-        cost=line_amount(duration, machine_rate, currency),
-        license_cost=line_amount(duration, license_rate, currency),
-    )
-
-
-def _store_lines(lines: list[Charge], rollups: dict[tuple, list], result: RatingResult) -> None:
-    lines.sort(key=lambda c: (c.license_id, c.billed_period, c.start))
-    Charge.objects.bulk_create(lines, batch_size=500)
-    rated = {line.usage_event_id for line in lines}
-    UnratedEvent.objects.filter(usage_event_id__in=rated).delete()
-    result.lines += len(lines)
-    result.rated_events += len(rated)
-    for line in lines:
-        key = tuple(getattr(line, name) for name in ROLLUP_KEY)
-        total = rollups.setdefault(key, [timedelta(0), Decimal(0), Decimal(0), 0])
-        total[0] += line.duration
-        total[1] += line.cost
-        total[2] += line.license_cost
-        total[3] += 1
-        result.touched.add((line.license_id, line.billed_period))
-
-
-def _queue_unpriced(
-    unpriced: list[tuple[UsageEvent, str]], waiting: set[int], now: datetime
-) -> None:
-    retried_by_reason: dict[str, list[int]] = defaultdict(list)
-    for event, reason in unpriced:
-        if event.id in waiting:
-            retried_by_reason[reason].append(event.id)
-    for reason, ids in retried_by_reason.items():
-        UnratedEvent.objects.filter(usage_event_id__in=ids).update(reason=reason, last_tried_at=now)
-    UnratedEvent.objects.bulk_create(
-        [
-            UnratedEvent(
-                usage_event_id=event.id,
-                account_id=event.account_id,
-                license_id=event.license_id,
-                reason=reason,
-                first_seen_at=now,
-                last_tried_at=now,
-            )
-            for event, reason in unpriced
-            if event.id not in waiting
-        ],
-        batch_size=500,
-    )
-
-
-ROLLUP_KEY = (
-    "license_id",
-    "billed_period",
-    "period",
-    "pool",
-    "machine_type",
-    "region",
-    "license_type",
-)
-
-
-def _store_rollups(rollups: dict[tuple, list]) -> None:
-    """Add the new totals to the stored rollup rows (SQLite has one writer, so a read-modify-
-    write is safe here)."""
-    by_license: dict[int, list[tuple]] = defaultdict(list)
-    for key in rollups:
-        by_license[key[0]].append(key)
-    for license_id, keys in by_license.items():
-        periods = {k[1] for k in keys}
-        stored = {
-            tuple(getattr(r, name) for name in ROLLUP_KEY): r
-            for r in ChargeRollup.objects.filter(license_id=license_id, billed_period__in=periods)
-        }
-        changed, created = [], []
-        for key in keys:
-            duration, cost, license_cost, lines = rollups[key]
-            row = stored.get(key)
-            if row is None:
-                created.append(
-                    ChargeRollup(
-                        **dict(zip(ROLLUP_KEY, key, strict=True)),
-                        duration=duration,
-                        cost=cost,
-                        license_cost=license_cost,
-                        lines=lines,
-                    )
-                )
-            else:
-                row.duration += duration
-                row.cost += cost
-                row.license_cost += license_cost
-                row.lines += lines
-                changed.append(row)
-        ChargeRollup.objects.bulk_create(created, batch_size=500)
-        ChargeRollup.objects.bulk_update(
-            changed, ["duration", "cost", "license_cost", "lines"], batch_size=500
-        )

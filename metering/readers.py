@@ -21,8 +21,9 @@ def file_format(path: Path, declared: str | None) -> str:
     return "csv" if path.suffix.lower() == ".csv" else "jsonl"
 
 
-def read_jsonl(stream: IO[str]) -> Iterator[Any]:
-    for number, line in enumerate(stream, start=1):
+def read_jsonl(stream: IO[str], first_line: int = 1) -> Iterator[Any]:
+    """Events of a JSON Lines stream; `first_line` numbers its first line (a part of a file)."""
+    for number, line in enumerate(stream, start=first_line):
         if not line.strip():
             continue
         try:
@@ -31,12 +32,25 @@ def read_jsonl(stream: IO[str]) -> Iterator[Any]:
             yield UnreadableLine(f"line {number}: {exc.msg}")
 
 
-def read_csv(stream: IO[str]) -> Iterator[dict[str, Any]]:
-    """Rows as the API would send them: empty cells absent, whole numbers as integers."""
-    for row in csv.DictReader(stream):
-        event = {key: value for key, value in row.items() if key and value not in ("", None)}
-        for name in INTEGER_FIELDS:
+def read_csv(stream: IO[str], header: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Rows as the API would send them: empty cells absent, whole numbers as integers. The
+    stream's first row names the fields, unless `header` does (a part of a file)."""
+    rows = csv.reader(stream)
+    if header is None:
+        header = next(rows, None)
+        if header is None:
+            return
+    # Blank rows are skipped, cells beyond the header dropped, missing ones absent.
+    blank_name = "" in header
+    integers = [name for name in INTEGER_FIELDS if name in header]
+    for row in rows:
+        if not row:
+            continue
+        event = dict(zip(header, row, strict=False))
+        if blank_name or "" in row:
+            event = {key: value for key, value in event.items() if key and value}
+        for name in integers:
             value = event.get(name)
-            if isinstance(value, str) and _INTEGER.match(value):
+            if value is not None and _INTEGER.match(value):
                 event[name] = int(value)
         yield event

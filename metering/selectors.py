@@ -103,12 +103,9 @@ GROUP BY account_id, category, event_name
 ORDER BY account_id, kind, at, id
 """
 
-# Timestamps come back as the CSV writes them, ISO 8601 UTC with microseconds (PostgreSQL) or
-# as stored (SQLite: "2026-04-03 10:15:00[.ffffff]"); _iso_text finishes both the same way.
-_ISO = {
-    "postgresql": "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    "sqlite": "replace({}, ' ', 'T') || 'Z'",
-}
+# Timestamps come back as the CSV writes them, ISO 8601 UTC with microseconds; _iso_text drops
+# microseconds that are all zero.
+_ISO = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
 def _iso_text(text: str) -> str:
@@ -126,21 +123,19 @@ _FETCH = 20_000
 
 
 def _scan(statement: str, month: Month) -> Iterator[tuple]:
-    """Stream a month scan through a server-side cursor on PostgreSQL (in a transaction)."""
-    adapt = connection.ops.adapt_datetimefield_value
+    """Stream a month scan through a server-side cursor (in a transaction)."""
     params = {
-        "start": adapt(month.start),
-        "end": adapt(month.end),
+        "start": month.start,
+        "end": month.end,
         "connection": EventType.DEVICE_CONNECTION.value,
         "update": EventType.FIRMWARE_UPDATE.value,
         "call": EventType.API_CALL.value,
     }
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Keep the per-device hash table in memory, and plan for the whole result: a
-            # server-side cursor would otherwise favour a fast first row (the account index).
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
+    with connection.cursor() as cursor:
+        # Keep the per-device hash table in memory, and plan for the whole result: a
+        # server-side cursor would otherwise favour a fast first row (the account index).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
     with connection.chunked_cursor() as cursor:
         cursor.execute(statement, params)
         while batch := cursor.fetchmany(_FETCH):
@@ -149,7 +144,7 @@ def _scan(statement: str, month: Month) -> Iterator[tuple]:
 
 def month_device_rows(month: Month) -> Iterator[DeviceRow]:
     """Every device active in the month, once, with its first connection, by account."""
-    statement = _DEVICES_SCAN.format(first_at=_ISO[connection.vendor].format("MIN(occurred_at)"))
+    statement = _DEVICES_SCAN.format(first_at=_ISO.format("MIN(occurred_at)"))
     last = None
     for account_id, device_id, endpoint, first_at in _scan(statement, month):
         if (account_id, device_id) != last:
@@ -160,13 +155,10 @@ def month_device_rows(month: Month) -> Iterator[DeviceRow]:
 def month_update_and_call_rows(month: Month) -> Iterator[UpdateRow | CallRow]:
     """The month's firmware updates (one row each) and API calls (per category and event), by
     account: update rows have 5 items, call rows 4."""
-    statement = _UPDATES_AND_CALLS_SCAN.format(
-        occurred_at=_ISO[connection.vendor].format("occurred_at")
-    )
+    statement = _UPDATES_AND_CALLS_SCAN.format(occurred_at=_ISO.format("occurred_at"))
     for row in _scan(statement, month):
         account_id, kind, at, device_id, endpoint, campaign, category, name, calls = row[:9]
         if kind == 0:
-            campaign = campaign if isinstance(campaign, UUID) else UUID(campaign)
             yield account_id, _iso_text(at), campaign, device_id, endpoint
         else:
             yield account_id, category, name, int(calls)

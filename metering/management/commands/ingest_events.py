@@ -1,6 +1,6 @@
 """Load usage events from a JSON Lines or CSV file through the same service as the API."""
 
-from itertools import islice
+import os
 from pathlib import Path
 from typing import Any
 
@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from accounts.scoping import SYSTEM
-from metering.readers import UnreadableLine, file_format, read_csv, read_jsonl
-from metering.services import MAX_BATCH, IngestResult, events_ingest
+from metering.readers import file_format
+from metering.services import MAX_BATCH, IngestResult
+from metering.services.bulk import WORKERS_MAX, BulkIngestError, events_file_ingest
 
 SHOWN_PROBLEMS = 20
 
@@ -30,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--format", choices=["jsonl", "csv"], help="default: by extension")
         parser.add_argument("--batch-size", type=int, default=MAX_BATCH)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(os.cpu_count() or 1, WORKERS_MAX),
+            help=f"processes for a large file (default: one per core, at most {WORKERS_MAX})",
+        )
         parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,37 +45,30 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         batch_size = max(1, min(options["batch_size"], MAX_BATCH))
         fmt = file_format(path, options["format"])
-        total = IngestResult()
-        with path.open(encoding="utf-8", newline="") as stream:
-            events = read_csv(stream) if fmt == "csv" else read_jsonl(stream)
-            offset = 0
-            with tqdm(
-                total=_count_lines(path) - (1 if fmt == "csv" else 0),
-                unit=" events",
-                disable=options["no_progress"],
-                file=self.stderr._out,
-                desc=path.name,
-            ) as progress:
-                while batch := list(islice(events, batch_size)):
-                    total.add(self._ingest(batch), offset)
-                    offset += len(batch)
-                    progress.update(len(batch))
-        self._summarise(total, offset)
-
-    def _ingest(self, batch: list[Any]) -> IngestResult:
-        unreadable = {i: e for i, e in enumerate(batch) if isinstance(e, UnreadableLine)}
-        readable = [e for e in batch if not isinstance(e, UnreadableLine)]
-        result = IngestResult()
-        stored = events_ingest(actor=SYSTEM, events=readable)
-        # Map indexes back to the batch, around the unreadable lines.
-        positions = [i for i in range(len(batch)) if i not in unreadable]
-        result.accepted, result.duplicates = stored.accepted, stored.duplicates
-        result.conflicts = [{**c, "index": positions[c["index"]]} for c in stored.conflicts]
-        result.rejected = [{**r, "index": positions[r["index"]]} for r in stored.rejected] + [
-            {"index": i, "event_id": None, "errors": {"non_field_errors": [str(e)]}}
-            for i, e in unreadable.items()
-        ]
-        return result
+        hidden = options["no_progress"]
+        with tqdm(
+            # Counting lines reads the whole file, so only for a bar that is shown.
+            total=None if hidden else _count_lines(path) - (1 if fmt == "csv" else 0),
+            unit=" events",
+            disable=hidden,
+            file=self.stderr._out,
+            desc=path.name,
+        ) as progress:
+            try:
+                total, count = events_file_ingest(
+                    path=path,
+                    fmt=fmt,
+                    actor=SYSTEM,
+                    batch_size=batch_size,
+                    workers=options["workers"],
+                    progress=progress.update,
+                )
+            except BulkIngestError as exc:
+                raise CommandError(
+                    f"Ingest stopped: {exc}. The batches before the failing one are stored; "
+                    "re-running the file stores the rest (stored events count as duplicates)."
+                ) from exc
+        self._summarise(total, count)
 
     def _summarise(self, total: IngestResult, count: int) -> None:
         self.stdout.write(
