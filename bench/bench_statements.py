@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from queue import Empty, Queue
@@ -53,7 +53,7 @@ from licenses.services import (
     machine_rate_add,
     machine_type_create,
 )
-from metering.periods import format_period, month_of, next_month, previous_month
+from metering.months import Month
 
 from .harness import Context, Result, best_of, current_rss_mb, sql, timer, vacuum_analyze
 
@@ -85,7 +85,7 @@ TABLES = [
 
 def run(ctx: Context) -> list[Result]:
     """Every figure, or those BENCH_FIGURES names by number (`BENCH_FIGURES=4` or `3,4`)."""
-    month = previous_month(month_of(timezone.now()))
+    month = Month.of(timezone.now()).previous().first_day
     figures = [
         bulk_ingest,
         http_ingest,
@@ -174,7 +174,7 @@ FROM generate_series(1, %(count)s) g
 def _sessions(account: Account, licenses: list[License], count: int, month: datetime) -> None:
     """`count` machine sessions spread over the month (some run into the next one), stored as
     ingest would store them."""
-    seconds = datetime.combine(next_month(month.date()), datetime.min.time(), UTC) - month
+    seconds = Month.of(month).end - month
     sql("SELECT setseed(0.42)")
     sql(
         _SESSIONS_SQL,
@@ -196,7 +196,7 @@ def _sessions(account: Account, licenses: list[License], count: int, month: date
 
 
 def _month_start(month: Any) -> datetime:
-    return datetime(month.year, month.month, 1, tzinfo=UTC)
+    return Month.of(month).start
 
 
 def _priced_world(count: int, licenses: int, month: Any) -> tuple[Account, list[License]]:
@@ -556,7 +556,7 @@ def close(ctx: Context, month: Any) -> Result:
                 [month],
             ),
         )
-        now = _month_start(next_month(month)) + timedelta(days=1, minutes=5)
+        now = _month_start(Month.of(month).next().first_day) + timedelta(days=1, minutes=5)
         with timer() as elapsed:
             result = statements_close(through=month, now=now)
         ours = elapsed()
@@ -607,7 +607,7 @@ def statement_page(ctx: Context, month: Any) -> Result:
     client.force_login(user)
 
     def page(license: License) -> Callable[[], None]:
-        url = f"{reverse('statements:panel')}?license={license.uuid}&month={format_period(month)}"
+        url = f"{reverse('statements:panel')}?license={license.uuid}&month={Month.of(month)!s}"
 
         def get() -> None:
             response = client.get(url)
@@ -657,7 +657,7 @@ def machine_usage_csv(ctx: Context, month: Any) -> Result:
     Membership.objects.get_or_create(user=user, account=account, defaults={"role": Role.OWNER})
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
-    url = reverse("statements:download_csv", args=[license.uuid, format_period(month)])
+    url = reverse("statements:download_csv", args=[license.uuid, str(Month.of(month))])
     raw_sql = (
         "COPY (SELECT * FROM metering_charge WHERE license_id = %s AND billed_period = %s"
         " ORDER BY start, usage_event_id) TO STDOUT WITH (FORMAT csv)"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.exports import csv_lines
 from accounts.money import minor_unit, round_money
 from metering.exports import iso_utc
-from metering.periods import format_period
+from metering.months import Month
 
 from .models import Statement
 from .selectors import statement_credits, statement_lines, statement_sections
@@ -194,4 +194,4 @@ def statement_pdf(statement: Statement) -> bytes:
 
 
 def document_filename(statement: Statement, extension: str) -> str:
-    return f"statement-{statement.license.uuid}-{format_period(statement.period)}.{extension}"
+    return f"statement-{statement.license.uuid}-{Month.of(statement.period)!s}.{extension}"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Account
 from licenses.models import License
 from metering.models import MONEY_DIGITS, MONEY_PLACES
-from metering.periods import format_period
+from metering.months import Month
 
 
 class StatementClosed(Exception):
@@ -91,7 +91,7 @@ class Statement(models.Model):
         indexes = [models.Index(fields=["account", "period"], name="statement_account_period")]
 
     def __str__(self) -> str:
-        return f"{self.license} {format_period(self.period)}"
+        return f"{self.license} {Month.of(self.period)!s}"
 
     def save(self, *args, **kwargs):
         if getattr(self, "_stored_status", None) == StatementStatus.CLOSED:
@@ -119,7 +119,7 @@ class Statement(models.Model):
 
     @property
     def period_label(self) -> str:
-        return format_period(self.period)
+        return str(Month.of(self.period))
 
 
 class Credit(models.Model):

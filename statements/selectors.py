@@ -17,7 +17,7 @@ from accounts.scoping import Actor, get_or_404, scope
 from accounts.selectors import account_tree_ids
 from licenses.models import License
 from metering.models import Charge, ChargeRollup
-from metering.periods import month_start, next_month
+from metering.months import Month
 
 from .models import Credit, Statement, StatementChart
 
@@ -201,8 +201,9 @@ def _spread_lines(statement: Statement, count: int, base: float) -> tuple:
 def hourly_series(statement: Statement) -> HourlySeries:
     """The month's hourly series from the statement's lines, in one pass with constant work a
     line. (Measured: faster than expanding every line into its hours in SQL.)"""
-    first = month_start(statement.period)
-    count = int((month_start(next_month(statement.period)) - first).total_seconds() // 3600)
+    month = Month.of(statement.period)
+    first = month.start
+    count = int((month.end - first).total_seconds() // 3600)
     total, running, spreads = _spread_lines(statement, count, first.timestamp())
     machines, active = [], 0
     for hour in range(count):

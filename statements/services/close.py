@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import AuditAction
 from accounts.scoping import SYSTEM, Actor
-from metering.periods import format_period, month_of, previous_month
+from metering.months import Month
 from metering.rating import rating_lock
 
 from ..models import Statement, StatementStatus
@@ -37,14 +37,14 @@ class CloseResult:
 
 def close_period_check(through: date | None, now: datetime) -> date:
     """The last month a close may take: `through` if it is over, else a ValidationError."""
-    current = month_of(now)
-    through = through or previous_month(current)
+    current = Month.of(now).first_day
+    through = through or Month.of(current).previous().first_day
     if through >= current:
         raise ValidationError(
             {
                 "period": [
                     ERR_CLOSE_CURRENT.format(
-                        period=format_period(through), current=format_period(current)
+                        period=str(Month.of(through)), current=str(Month.of(current))
                     )
                 ]
             }
@@ -60,7 +60,7 @@ def statements_close(
     next month. Closing recomputes each statement's totals from its lines and credits, so a
     closed statement is exactly the sum of what it lists. Running it again changes nothing."""
     now = now or timezone.now()
-    current = month_of(now)
+    current = Month.of(now).first_day
     through = close_period_check(through, now)
     result = CloseResult(poll=statements_poll(now=now))
     with transaction.atomic():
@@ -81,12 +81,12 @@ def statements_close(
         )
         for period in periods:
             closed = _close_period(period, now)
-            result.closed[format_period(period)] = closed
+            result.closed[str(Month.of(period))] = closed
             audit_record(
                 actor=actor,
                 action=AuditAction.UPDATE,
                 object_type="statements.statement",
-                object_id=format_period(period),
+                object_id=str(Month.of(period)),
                 old={"status": StatementStatus.OPEN},
                 new={"status": StatementStatus.CLOSED, "statements": closed},
             )
@@ -130,7 +130,7 @@ WHERE (l.status = 'active' OR EXISTS (
 def _ensure_runs_through(current: date, now: datetime) -> int:
     """Every active license, and every license with an open statement, gets statements through
     the current month, so balances carry forward even in months without usage."""
-    params = {"current": current, "previous": previous_month(current), "now": now}
+    params = {"current": current, "previous": Month.of(current).previous().first_day, "now": now}
     with connection.cursor() as cursor:
         cursor.execute(_CONTINUE_SQL, params)
         continued = cursor.rowcount
@@ -182,7 +182,9 @@ SELECT count(*), coalesce(array_agg(license_id) FILTER (WHERE moved), '{}') FROM
 
 def _close_period(period: date, now: datetime) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(_CLOSE_TOTALS_SQL, {"period": period, "previous": previous_month(period)})
+        cursor.execute(
+            _CLOSE_TOTALS_SQL, {"period": period, "previous": Month.of(period).previous().first_day}
+        )
         cursor.execute(_CLOSE_SQL, {"now": now})
         closed, moved = cursor.fetchone()
         cursor.execute("DROP TABLE close_totals")

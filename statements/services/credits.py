@@ -12,7 +12,7 @@ from accounts.audit import record_change, record_delete, snapshot
 from accounts.money import minor_unit
 from accounts.scoping import Actor
 from licenses.models import License
-from metering.periods import format_period, month_of
+from metering.months import Month
 
 from ..models import Credit, Statement, StatementStatus
 from .runs import lock_open_statements, refresh_balances, statements_ensure
@@ -120,10 +120,10 @@ def credit_check(
         invoice_date=invoice_date,
         now=now,
     )
-    period = month_of(cleaned[1])
+    period = Month.of(cleaned[1]).first_day
     if _period_is_closed(license, period):
         raise ValidationError(
-            {"credited_at": [ERR_PERIOD_CLOSED.format(period=format_period(period))]}
+            {"credited_at": [ERR_PERIOD_CLOSED.format(period=str(Month.of(period)))]}
         )
     return cleaned
 
@@ -167,7 +167,7 @@ def credit_add(
         raise ValidationError(
             {"invoice_number": [ERR_INVOICE_REUSED.format(number=invoice_number)]}
         )
-    period = month_of(credited_at)
+    period = Month.of(credited_at).first_day
     # Lock the license's open statements first, so a close or poll cannot slip in between.
     lock_open_statements([license.id])
     credit_check(
@@ -205,7 +205,7 @@ def credit_delete(*, actor: Actor | None, credit: Credit, now: datetime | None =
     statement = Statement.objects.select_for_update().get(pk=credit.statement_id)
     if statement.is_closed:
         raise ValidationError(
-            {"credited_at": [ERR_PERIOD_CLOSED.format(period=format_period(statement.period))]}
+            {"credited_at": [ERR_PERIOD_CLOSED.format(period=str(Month.of(statement.period)))]}
         )
     old = snapshot(credit)
     Credit.objects.filter(pk=credit.pk).delete()

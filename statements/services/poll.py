@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from metering.periods import month_of, next_month
+from metering.months import Month
 from metering.rating import RatingResult, charges_rate, rating_lock, rating_pending
 from metering.services import committed_watermark
 
@@ -35,7 +35,7 @@ def first_open_periods() -> dict[int, date]:
         .annotate(last=Max("period"))
         .values_list("license_id", "last")
     )
-    return {license_id: next_month(last) for license_id, last in rows}
+    return {license_id: Month.of(last).next().first_day for license_id, last in rows}
 
 
 # Machine and license charges, line count and usage of the touched open statements, from the
@@ -68,7 +68,7 @@ def statements_poll(*, now: datetime | None = None) -> PollResult:
         if not rating_pending(cursor, upto):
             return PollResult(rating=RatingResult(upto=cursor.last_event_id))
         rating = charges_rate(
-            upto=upto, cutoffs=first_open_periods(), current_period=month_of(now), now=now
+            upto=upto, cutoffs=first_open_periods(), current_period=Month.of(now).first_day, now=now
         )
         created = _refresh_touched(rating.touched, now)
     return PollResult(rating=rating, statements_created=created)

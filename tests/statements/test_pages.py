@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metering.periods import ERR_PERIOD
+from metering.months import ERR_MONTH
 from statements.models import Statement
 from statements.services.credits import credit_add
 from statements.services.poll import statements_poll
@@ -110,7 +110,7 @@ class PanelTests(StatementWorld):
     def test_a_bad_or_empty_month_is_explained_not_an_error(self) -> None:
         bad = self.get(license=str(self.license.uuid), month="May")
         self.assertEqual(bad.status_code, 200)
-        self.assertContains(bad, ERR_PERIOD)
+        self.assertContains(bad, ERR_MONTH)
         empty = self.get(license=str(self.license.uuid), month="2025-01")
         self.assertContains(empty, "No statement for Alpha Render in January 2025.")
 
@@ -325,7 +325,7 @@ class BalancesTests(StatementWorld):
     def test_a_bad_month_is_a_form_error(self) -> None:
         response = self.login(self.owner).get(f"{BALANCES}?month_from=2026-13")
         self.assertEqual(response.status_code, 200)
-        self.assertContains(response, ERR_PERIOD)
+        self.assertContains(response, ERR_MONTH)
 
     def test_each_row_links_to_its_statement_and_its_transactions(self) -> None:
         response = self.login(self.owner).get(f"{BALANCES}?license={self.license.uuid}")
