@@ -25,6 +25,9 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings.local")
+    # Polls queue chart refreshes for a worker. None runs here, and the demo's broker must not
+    # receive ids of statements in the bench database.
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     os.environ["DATABASE_URL"] = os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/billing_bench"
     )

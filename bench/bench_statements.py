@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from queue import Empty, Queue
@@ -53,7 +53,7 @@ from licenses.services import (
     machine_rate_add,
     machine_type_create,
 )
-from metering.periods import format_period, month_of, next_month, previous_month
+from metering.months import Month
 
 from .harness import Context, Result, best_of, current_rss_mb, sql, timer, vacuum_analyze
 
@@ -85,7 +85,7 @@ TABLES = [
 
 def run(ctx: Context) -> list[Result]:
     """Every figure, or those BENCH_FIGURES names by number (`BENCH_FIGURES=4` or `3,4`)."""
-    month = previous_month(month_of(timezone.now()))
+    month = Month.of(timezone.now()).previous().first_day
     figures = [
         bulk_ingest,
         http_ingest,
@@ -174,7 +174,7 @@ FROM generate_series(1, %(count)s) g
 def _sessions(account: Account, licenses: list[License], count: int, month: datetime) -> None:
     """`count` machine sessions spread over the month (some run into the next one), stored as
     ingest would store them."""
-    seconds = datetime.combine(next_month(month.date()), datetime.min.time(), UTC) - month
+    seconds = Month.of(month).end - month
     sql("SELECT setseed(0.42)")
     sql(
         _SESSIONS_SQL,
@@ -196,12 +196,12 @@ def _sessions(account: Account, licenses: list[License], count: int, month: date
 
 
 def _month_start(month: Any) -> datetime:
-    return datetime(month.year, month.month, 1, tzinfo=UTC)
+    return Month.of(month).start
 
 
 def _priced_world(count: int, licenses: int, month: Any) -> tuple[Account, list[License]]:
     """Sessions already priced onto open statements (the poll runs untimed)."""
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     account = _reset()
     start = _month_start(month)
@@ -493,7 +493,7 @@ JOIN lr l ON l.license_type_id = lt.id AND p.part_start >= l.f AND p.part_start 
 
 
 def poll(ctx: Context, month: Any) -> Result:
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     count = ctx.scale(1_000_000, 20_000)
     licenses = ctx.scale(1_000, 100)
@@ -534,35 +534,54 @@ def poll(ctx: Context, month: Any) -> Result:
 # -- 4. The close ------------------------------------------------------------------------------
 
 
+CLOSE_RUNS = 3
+
+
 def close(ctx: Context, month: Any) -> Result:
+    """The close on a freshly priced world, CLOSE_RUNS times (a close cannot be undone); the
+    run with the median ratio is the figure, and every run is printed."""
     from statements.models import Statement
-    from statements.services import statements_close
+    from statements.services.close import statements_close
 
     licenses = ctx.scale(10_000, 500)
     per_license = ctx.scale(100, 20)
-    _priced_world(licenses * per_license, licenses, month)
-    raw = best_of(
-        3,
-        lambda: sql(
-            "SELECT license_id, sum(cost), sum(license_cost), count(*), sum(duration)"
-            " FROM metering_charge WHERE billed_period = %s GROUP BY license_id",
-            [month],
-        ),
-    )
-    now = _month_start(next_month(month)) + timedelta(days=1, minutes=5)
-    with timer() as elapsed:
-        result = statements_close(through=month, now=now)
-    ours = elapsed()
-    closed = Statement.objects.filter(period=month, status="closed").count()
+    runs = []
+    for n in range(1, CLOSE_RUNS + 1):
+        _priced_world(licenses * per_license, licenses, month)
+        raw = best_of(
+            3,
+            lambda: sql(
+                "SELECT license_id, sum(cost), sum(license_cost), count(*), sum(duration)"
+                " FROM metering_charge WHERE billed_period = %s GROUP BY license_id",
+                [month],
+            ),
+        )
+        now = _month_start(Month.of(month).next().first_day) + timedelta(days=1, minutes=5)
+        with timer() as elapsed:
+            result = statements_close(through=month, now=now)
+        ours = elapsed()
+        closed = Statement.objects.filter(period=month, status="closed").count()
+        runs.append(
+            {"ours": ours, "raw": raw, "closed": closed, "created": result.statements_created}
+        )
+        print(
+            f"  4. close, run {n}: ours {ours:.3f} s, raw {raw:.3f} s, ratio {ours / raw:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+    median = sorted(runs, key=lambda r: r["ours"] / r["raw"])[len(runs) // 2]
     return Result(
         name="4. close",
         scale=f"{licenses:,} statements of {per_license} lines",
-        ours=ours,
-        raw=raw,
+        ours=median["ours"],
+        raw=median["raw"],
         unit="s",
-        target="ours <= 3x raw",
-        passed=ours <= 3 * raw and closed == licenses,
-        notes={"closed": closed, "created": result.statements_created},
+        target=f"median of {CLOSE_RUNS} runs: ours <= 2.5x raw",
+        passed=median["ours"] <= 2.5 * median["raw"] and all(r["closed"] == licenses for r in runs),
+        notes={
+            "runs": [{**r, "ours": round(r["ours"], 3), "raw": round(r["raw"], 3)} for r in runs],
+            "ratios": [round(r["ours"] / r["raw"], 2) for r in runs],
+        },
     )
 
 
@@ -578,7 +597,7 @@ def statement_page(ctx: Context, month: Any) -> Result:
     _sessions(account, [large], big, start)
     sql("UPDATE metering_usageevent SET event_id = 'big-' || event_id")
     _sessions(account, [small], 100, start)
-    from statements.services import statements_poll
+    from statements.services.poll import statements_poll
 
     statements_poll(now=start + timedelta(days=20))
     vacuum_analyze("metering_charge", "metering_chargerollup", "statements_statement")
@@ -588,7 +607,7 @@ def statement_page(ctx: Context, month: Any) -> Result:
     client.force_login(user)
 
     def page(license: License) -> Callable[[], None]:
-        url = f"{reverse('statements:panel')}?license={license.uuid}&month={format_period(month)}"
+        url = f"{reverse('statements:panel')}?license={license.uuid}&month={Month.of(month)!s}"
 
         def get() -> None:
             response = client.get(url)
@@ -638,7 +657,7 @@ def machine_usage_csv(ctx: Context, month: Any) -> Result:
     Membership.objects.get_or_create(user=user, account=account, defaults={"role": Role.OWNER})
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
-    url = reverse("statements:download_csv", args=[license.uuid, format_period(month)])
+    url = reverse("statements:download_csv", args=[license.uuid, str(Month.of(month))])
     raw_sql = (
         "COPY (SELECT * FROM metering_charge WHERE license_id = %s AND billed_period = %s"
         " ORDER BY start, usage_event_id) TO STDOUT WITH (FORMAT csv)"

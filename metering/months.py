@@ -1,5 +1,6 @@
-"""Calendar months as billing periods: `YYYY-MM`, half-open UTC ranges, and the third business
-day of a month, when the previous month's usage reports are generated."""
+"""Calendar months, the one month type of every app: `YYYY-MM`, half-open UTC ranges, and the
+third business day of a month, when the previous month's usage reports are generated. Tables
+store a month as its first day (a `date`); `Month.of(day)` and `.first_day` go between the two."""
 
 import re
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 ERR_MONTH = "Must be a month written YYYY-MM, e.g. 2026-04."
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 # Business days are Monday to Friday whatever the local holidays (the seed says so).
 BUSINESS_DAYS_BEFORE_REPORTS = 3
@@ -27,8 +29,11 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> "Month":
+        """The one parser of months that pages, commands and the API read: `YYYY-MM` from 1970
+        on, and never so late that the month's end (the next month's start) cannot be
+        represented; ValidationError with ERR_MONTH otherwise."""
         match = _MONTH.match(text.strip()) if isinstance(text, str) else None
-        if match is None:
+        if match is None or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
             raise ValidationError(ERR_MONTH)
         return cls(int(match.group(1)), int(match.group(2)))
 

@@ -78,7 +78,6 @@ def charges_rate(
     cutoffs: Mapping[int, date],
     current_period: date,
     now: datetime | None = None,
-    engine: str | None = None,
 ) -> RatingResult:
     """Price every machine session with a row id in (cursor, upto] and every session still
     waiting for a price. Call inside the transaction that holds `rating_lock()`.
@@ -86,8 +85,6 @@ def charges_rate(
     `cutoffs` maps a license id to its first month still open for billing: a part in an earlier
     month is billed in `current_period` as an adjustment. `upto` must be a committed watermark
     (metering.services.committed_watermark(), taken before the transaction began).
-    `engine` is accepted and ignored only because `statements_poll` (another app) still passes
-    it; it goes once that caller stops.
     """
     cursor = rating_lock()
     now = now or timezone.now()

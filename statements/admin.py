@@ -15,8 +15,10 @@ from accounts.admin import ReadOnlyAdmin
 from accounts.jobs import run_job
 from accounts.models import JobStatus
 
-from . import services
 from .models import Credit, Statement
+from .services.close import close_period_check, statements_close
+from .services.credits import credit_add, credit_check, credit_delete
+from .services.poll import statements_poll
 
 
 @admin.register(Statement)
@@ -42,20 +44,18 @@ class StatementAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Price new usage now (the two-minute poll, once)")
     def poll_now(self, request: HttpRequest, queryset: QuerySet[Statement]) -> None:
-        run = run_job("poll_events", lambda run: services.statements_poll().counts())
+        run = run_job("poll_events", lambda run: statements_poll().counts())
         self._report(request, run, "Poll")
 
     @admin.action(description="Close the selected months and every earlier one")
     def close_through_selected(self, request: HttpRequest, queryset: QuerySet[Statement]) -> None:
         through = max(queryset.values_list("period", flat=True))
         try:
-            services.close_period_check(through, timezone.now())
+            close_period_check(through, timezone.now())
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
-        run = run_job(
-            "close_statements", lambda run: services.statements_close(through=through).counts()
-        )
+        run = run_job("close_statements", lambda run: statements_close(through=through).counts())
         self._report(request, run, "Close")
 
     def _report(self, request: HttpRequest, run: Any, name: str) -> None:
@@ -76,7 +76,7 @@ class CreditForm(forms.ModelForm):
         data = super().clean()
         if not self.errors:
             try:
-                services.credit_check(
+                credit_check(
                     license=data["license"],
                     amount=data["amount"],
                     credited_at=data["credited_at"],
@@ -108,7 +108,7 @@ class CreditAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Credit, form: Any, change: bool) -> None:
         data = form.cleaned_data
-        credit, _ = services.credit_add(
+        credit, _ = credit_add(
             actor=request.user,
             license=data["license"],
             amount=data["amount"],
@@ -119,11 +119,11 @@ class CreditAdmin(admin.ModelAdmin):
         obj.pk = credit.pk
 
     def delete_model(self, request: HttpRequest, obj: Credit) -> None:
-        services.credit_delete(actor=request.user, credit=obj)
+        credit_delete(actor=request.user, credit=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credit]) -> None:
         for credit in queryset:
             try:
-                services.credit_delete(actor=request.user, credit=credit)
+                credit_delete(actor=request.user, credit=credit)
             except ValidationError as exc:
                 self.message_user(request, f"{credit}: {' '.join(exc.messages)}", messages.ERROR)

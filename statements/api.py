@@ -5,6 +5,7 @@ Amounts are strings with the currency's decimals, times ISO 8601 UTC, months YYY
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -20,14 +21,14 @@ from accounts.roles import Capability, can
 from licenses.models import License
 from metering.exports import iso_utc
 from metering.models import MONEY_DIGITS, MONEY_PLACES, Charge
-from metering.periods import ERR_PERIOD, format_period, parse_period
+from metering.months import ERR_MONTH, Month
 
 from . import selectors
 from .exports import exact_seconds
 from .filters import BalanceApiFilter, TransactionApiFilter
 from .formatting import format_hours
 from .models import Credit, Statement
-from .services import credit_add
+from .services.credits import credit_add
 
 ERR_NO_STATEMENT = "No statement for this license in {period}."
 ERR_FINANCE = "Only a finance or admin key (or a finance role) may add credits."
@@ -40,9 +41,9 @@ def _license(request: Request, license_id: str) -> License:
 def _statement(request: Request, license_id: str, month: str) -> Statement:
     license = _license(request, license_id)
     try:
-        period = parse_period(month)
-    except ValueError as exc:
-        raise ValidationError({"period": [ERR_PERIOD]}) from exc
+        period = Month.parse(month).first_day
+    except DjangoValidationError as exc:
+        raise ValidationError({"period": [ERR_MONTH]}) from exc
     statement = selectors.statement_for(license, period)
     if statement is None:
         raise NotFound(ERR_NO_STATEMENT.format(period=month))
@@ -57,7 +58,7 @@ def credit_data(credit: Credit, currency: str) -> dict[str, Any]:
         "credited_at": iso_utc(credit.credited_at),
         "invoice_number": credit.invoice_number,
         "invoice_date": credit.invoice_date.isoformat(),
-        "period": format_period(credit.statement.period),
+        "period": str(Month.of(credit.statement.period)),
     }
 
 
@@ -86,7 +87,7 @@ def statement_data(statement: Statement) -> dict[str, Any]:
     return {
         "id": str(statement.uuid),
         "license": str(statement.license.uuid),
-        "period": format_period(statement.period),
+        "period": str(Month.of(statement.period)),
         "status": statement.status,
         "currency": currency,
         "starting_balance": money(statement.starting_balance),
@@ -191,7 +192,7 @@ class MachineUsageSerializer(serializers.Serializer):
             "license_type": line.license_type,
             "cost": format_money(line.cost, currency),
             "license_cost": format_money(line.license_cost, currency),
-            "usage_month": format_period(line.period),
+            "usage_month": str(Month.of(line.period)),
             "adjustment": line.period != line.billed_period,
         }
 
@@ -297,7 +298,7 @@ def balance_data(statement: Statement) -> dict[str, Any]:
     return {
         "license": str(statement.license.uuid),
         "license_name": statement.license.name,
-        "period": format_period(statement.period),
+        "period": str(Month.of(statement.period)),
         "status": statement.status,
         "currency": currency,
         "starting_balance": format_money(statement.starting_balance, currency),

@@ -15,11 +15,13 @@ from accounts.scoping import SYSTEM
 from licenses.demo import HISTORY_MONTHS, LICENSES, months_ago
 from licenses.models import License, LicenseStatus
 from metering.models import UsageEvent
-from metering.periods import month_of, next_month, previous_month
+from metering.months import Month
 from metering.services import MAX_BATCH, events_ingest
 
 from .models import Credit
-from .services import credit_add, statements_close, statements_poll
+from .services.close import statements_close
+from .services.credits import credit_add
+from .services.poll import statements_poll
 
 # License name: sessions per working day, fleet, {pool: weight}, {machine type: weight},
 # {region: weight}, {license type: weight}, monthly credit.
@@ -144,7 +146,7 @@ def _credits(
 ) -> None:
     """A top-up early each month (sometimes a double one), invoiced a few days before."""
     period, month = first, 0
-    while period <= month_of(now):
+    while period <= Month.of(now).first_day:
         rng = random.Random(f"credit-{license.name}-{period}")
         credited_at = datetime(period.year, period.month, 1, tzinfo=now.tzinfo) + timedelta(
             days=rng.randrange(1, 5), hours=rng.randrange(8, 17)
@@ -161,7 +163,7 @@ def _credits(
                 invoice_date=(credited_at - timedelta(days=rng.randrange(3, 12))).date(),
                 now=now,
             )
-        period, month = next_month(period), month + 1
+        period, month = Month.of(period).next().first_day, month + 1
 
 
 def seed(stdout: Any = None) -> None:
@@ -188,7 +190,7 @@ def seed(stdout: Any = None) -> None:
 
     # Late arrivals for last month (adjustments on the open month) and usage without a price.
     rng = random.Random("late")
-    last_month = previous_month(month_of(now))
+    last_month = Month.of(now).previous().first_day
     late = [
         _session(
             rng,

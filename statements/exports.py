@@ -1,10 +1,9 @@
 """Statement downloads: the machine-usage CSV, a summary CSV, a standalone printable HTML file
 and a PDF made by WeasyPrint from that same HTML.
 
-The machine-usage CSV of a large statement streams straight out of PostgreSQL
-(`COPY (SELECT ...) TO STDOUT`, spreadsheet formulas neutralised in the SELECT) in constant
-memory; elsewhere the same rows come from Python through accounts.exports.
-The HTML streams too: its head, its lines in chunks, its tail.
+The machine-usage CSV streams straight out of PostgreSQL (`COPY (SELECT ...) TO STDOUT`,
+spreadsheet formulas neutralised in the SELECT exactly as accounts.exports.csv_safe does) in
+constant memory. The HTML streams too: its head, its lines in chunks, its tail.
 """
 
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from django.utils import timezone
 from accounts.exports import csv_lines
 from accounts.money import minor_unit, round_money
 from metering.exports import iso_utc
-from metering.periods import format_period
+from metering.months import Month
 
 from .models import Statement
 from .selectors import statement_credits, statement_lines, statement_sections
@@ -87,7 +86,8 @@ def exact_seconds(duration: timedelta) -> str:
     return str(seconds) if not fraction else f"{seconds}.{fraction:06d}".rstrip("0")
 
 
-def _copy_rows(statement: Statement) -> Iterator[bytes]:
+def machine_usage_csv(statement: Statement) -> Iterator[bytes]:
+    """Every line of the statement as CSV, in start order, streamed."""
     params = {
         "places": minor_unit(statement.currency),
         "license": statement.license_id,
@@ -101,45 +101,6 @@ def _copy_rows(statement: Statement) -> Iterator[bytes]:
                 yield bytes(buffer)
                 buffer.clear()
     yield bytes(buffer)
-
-
-def _python_rows(statement: Statement) -> Iterator[str]:
-    currency = statement.currency
-    lines = (
-        statement_lines(statement)
-        .values_list(
-            "start",
-            "duration",
-            "machine_id",
-            "region",
-            "pool",
-            "machine_type",
-            "license_type",
-            "cost",
-            "license_cost",
-            "period",
-        )
-        .iterator(chunk_size=5000)
-    )
-    rows = (
-        (
-            iso_utc(line[0]),
-            exact_seconds(line[1]),
-            *line[2:7],
-            round_money(line[7], currency),
-            round_money(line[8], currency),
-            format_period(line[9]),
-        )
-        for line in lines
-    )
-    return csv_lines(CSV_HEADER, rows)
-
-
-def machine_usage_csv(statement: Statement) -> Iterator[bytes | str]:
-    """Every line of the statement as CSV, in start order, streamed."""
-    if connection.vendor == "postgresql":
-        return _copy_rows(statement)
-    return _python_rows(statement)
 
 
 def summary_csv(statement: Statement) -> Iterator[str]:
@@ -233,4 +194,4 @@ def statement_pdf(statement: Statement) -> bytes:
 
 
 def document_filename(statement: Statement, extension: str) -> str:
-    return f"statement-{statement.license.uuid}-{format_period(statement.period)}.{extension}"
+    return f"statement-{statement.license.uuid}-{Month.of(statement.period)!s}.{extension}"

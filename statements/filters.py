@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.filters import StyledFilterSet
 from licenses.models import License
-from metering.periods import ERR_PERIOD, parse_period
+from metering.months import Month
 
 from .models import Credit, Statement, StatementStatus
 from .selectors import licenses_for
@@ -33,10 +33,7 @@ class MonthField(forms.CharField):
         value = super().to_python(value)
         if not value:
             return None
-        try:
-            return parse_period(value)
-        except ValueError as exc:
-            raise forms.ValidationError(ERR_PERIOD) from exc
+        return Month.parse(value).first_day
 
 
 class MonthFilter(django_filters.Filter):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Account
 from licenses.models import License
 from metering.models import MONEY_DIGITS, MONEY_PLACES
-from metering.periods import format_period
+from metering.months import Month
 
 
 class StatementClosed(Exception):
@@ -91,7 +91,7 @@ class Statement(models.Model):
         indexes = [models.Index(fields=["account", "period"], name="statement_account_period")]
 
     def __str__(self) -> str:
-        return f"{self.license} {format_period(self.period)}"
+        return f"{self.license} {Month.of(self.period)!s}"
 
     def save(self, *args, **kwargs):
         if getattr(self, "_stored_status", None) == StatementStatus.CLOSED:
@@ -119,7 +119,7 @@ class Statement(models.Model):
 
     @property
     def period_label(self) -> str:
-        return format_period(self.period)
+        return str(Month.of(self.period))
 
 
 class Credit(models.Model):
@@ -155,9 +155,10 @@ class Credit(models.Model):
 
 
 class StatementChart(models.Model):
-    """The chart figures of a statement (plotly JSON), built from its rollups and lines on first
-    view after its lines changed (statement.revision) and read from here afterwards. A cache:
-    not part of the statement, so it may be rebuilt at any time."""
+    """The chart figures of a statement (plotly JSON) at a revision of its lines, built from its
+    rollups and lines by statements.services.chart_cache: in a worker after a poll refreshed the
+    statement, or on a view that finds it missing or older than the lines. A cache: not part of
+    the statement, so it may be rebuilt at any time."""
 
     statement = models.OneToOneField(
         Statement, primary_key=True, on_delete=models.CASCADE, related_name="chart"

@@ -11,14 +11,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import F, QuerySet
-from django.utils import timezone
 
 from accounts.models import Account
 from accounts.scoping import Actor, get_or_404, scope
 from accounts.selectors import account_tree_ids
 from licenses.models import License
 from metering.models import Charge, ChargeRollup
-from metering.periods import month_start, next_month
+from metering.months import Month
 
 from .models import Credit, Statement, StatementChart
 
@@ -202,8 +201,9 @@ def _spread_lines(statement: Statement, count: int, base: float) -> tuple:
 def hourly_series(statement: Statement) -> HourlySeries:
     """The month's hourly series from the statement's lines, in one pass with constant work a
     line. (Measured: faster than expanding every line into its hours in SQL.)"""
-    first = month_start(statement.period)
-    count = int((month_start(next_month(statement.period)) - first).total_seconds() // 3600)
+    month = Month.of(statement.period)
+    first = month.start
+    count = int((month.end - first).total_seconds() // 3600)
     total, running, spreads = _spread_lines(statement, count, first.timestamp())
     machines, active = [], 0
     for hour in range(count):
@@ -220,23 +220,14 @@ def hourly_series(statement: Statement) -> HourlySeries:
     )
 
 
-def statement_charts(statement: Statement) -> dict[str, str]:
-    """The statement's chart figures as JSON, built once per revision of its lines."""
-    from .charts import statement_figures
-
-    cached = StatementChart.objects.filter(statement=statement).first()
-    if cached is not None and cached.revision == statement.revision:
-        return cached.figures
-    figures = statement_figures(statement, statement_sections(statement), hourly_series(statement))
-    StatementChart.objects.update_or_create(
-        statement=statement,
-        defaults={
-            "revision": statement.revision,
-            "figures": figures,
-            "computed_at": timezone.now(),
-        },
+def statement_charts(statement: Statement) -> dict[str, str] | None:
+    """The statement's cached chart figures, or None when the cache is missing or older than
+    its lines (statements.services.chart_cache builds it)."""
+    return (
+        StatementChart.objects.filter(statement=statement, revision=statement.revision)
+        .values_list("figures", flat=True)
+        .first()
     )
-    return figures
 
 
 # -- Lists --------------------------------------------------------------------------------------

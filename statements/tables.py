@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from accounts.money import round_money
 from metering.exports import iso_utc
 from metering.models import Charge
-from metering.periods import format_period, next_month
+from metering.months import Month
 
 from .formatting import format_duration, format_money
 from .models import Credit, Statement
@@ -88,7 +88,7 @@ class MachineUsageTable(tables.Table):
             '{} <span class="badge text-bg-warning" title="Late usage of a closed month">'
             "adjustment · {}</span>",
             stamp,
-            format_period(record.period),
+            str(Month.of(record.period)),
         )
 
     def render_duration(self, value: timedelta) -> str:
@@ -132,10 +132,10 @@ class BalanceTable(tables.Table):
         attrs = {"class": "table table-sm table-hover align-middle", "id": "balances"}
 
     def render_period(self, value: object) -> str:
-        return format_period(value)
+        return str(Month.of(value))
 
     def value_period(self, value: object) -> str:
-        return format_period(value)
+        return str(Month.of(value))
 
     def value_status(self, value: str) -> str:
         return value
@@ -148,9 +148,9 @@ class BalanceTable(tables.Table):
         statement = (
             reverse("statements:panel")
             + "?"
-            + urlencode({"license": record.license.uuid, "month": format_period(record.period)})
+            + urlencode({"license": record.license.uuid, "month": str(Month.of(record.period))})
         )
-        last_day = next_month(record.period) - timedelta(days=1)
+        last_day = Month.of(record.period).last_day
         transactions = (
             reverse("statements:transactions")
             + "?"
@@ -162,7 +162,7 @@ class BalanceTable(tables.Table):
                 }
             )
         )
-        label = f"{record.license.name} {format_period(record.period)}"
+        label = f"{record.license.name} {Month.of(record.period)!s}"
         return format_html(
             '<span class="text-nowrap">'
             '<a class="row-icon me-2" href="{}" title="Open the statement" '

@@ -6,7 +6,9 @@ from django.conf import settings
 from accounts.jobs import run_job
 
 from .demo import feed
-from .services import statements_close, statements_poll
+from .services.chart_cache import statement_charts_refresh
+from .services.close import statements_close
+from .services.poll import statements_poll
 
 
 @shared_task
@@ -19,6 +21,13 @@ def poll_events() -> None:
 def close_statements() -> None:
     """On the 1st, shortly after midnight UTC: a final poll, then close every earlier month."""
     run_job("close_statements", lambda run: statements_close().counts())
+
+
+@shared_task
+def refresh_statement_charts(statement_ids: list[int]) -> None:
+    """Queued by the poll once it commits: the chart cache of the statements it refreshed, so
+    their pages open without building it."""
+    statement_charts_refresh(statement_ids=statement_ids)
 
 
 @shared_task

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,12 +19,13 @@ from django.utils.functional import cached_property
 from accounts.exports import csv_response
 from accounts.listing import TableListView, clamp_per_page
 from accounts.roles import Capability, can
-from metering.periods import ERR_PERIOD, format_period, month_of, parse_period
+from metering.months import ERR_MONTH, Month
 
 from . import exports, selectors
 from .charts import HOURLY_CHOICES, PIE_CHOICES
 from .filters import PRESETS, BalanceFilter, TransactionFilter
 from .models import Statement
+from .services.chart_cache import statement_chart_refresh
 from .tables import BalanceTable, MachineUsageTable, TransactionTable
 
 
@@ -51,9 +52,9 @@ def _month(request: HttpRequest) -> tuple[date | None, str | None]:
     if not text:
         return None, None
     try:
-        return parse_period(text), None
-    except ValueError:
-        return None, ERR_PERIOD
+        return Month.parse(text).first_day, None
+    except ValidationError:
+        return None, ERR_MONTH
 
 
 def _choice(request: HttpRequest, name: str, choices: dict[str, str]) -> str:
@@ -77,12 +78,12 @@ def panel(request: HttpRequest) -> HttpResponse:
     months = selectors.statement_months(license)
     period, month_error = _month(request)
     if period is None:
-        period = months[0][0] if months else month_of(timezone.now())
+        period = months[0][0] if months else Month.of(timezone.now()).first_day
     statement = selectors.statement_for(license, period)
     context.update(
         license=license,
-        months=[(format_period(p), p.strftime("%B %Y"), status) for p, status in months],
-        month=format_period(period),
+        months=[(str(Month.of(p)), p.strftime("%B %Y"), status) for p, status in months],
+        month=str(Month.of(period)),
         month_label=period.strftime("%B %Y"),
         month_error=month_error,
         statement=statement,
@@ -112,7 +113,8 @@ def panel(request: HttpRequest) -> HttpResponse:
         context.update(
             sections=selectors.statement_sections(statement),
             credits=list(selectors.statement_credits(statement)),
-            figures=selectors.statement_charts(statement),
+            figures=selectors.statement_charts(statement)
+            or statement_chart_refresh(statement=statement),
             table=table,
         )
     return render(request, "statements/panel.html", context)
@@ -129,9 +131,9 @@ def _statement_or_404(request: HttpRequest, license_id: str, month: str) -> Stat
     _require_read(request)
     license = selectors.license_or_404(request.user, request.account, license_id)
     try:
-        period = parse_period(month)
-    except ValueError as exc:
-        raise Http404(ERR_PERIOD) from exc
+        period = Month.parse(month).first_day
+    except ValidationError as exc:
+        raise Http404(ERR_MONTH) from exc
     statement = selectors.statement_for(license, period)
     if statement is None:
         raise Http404("No statement for this month.")

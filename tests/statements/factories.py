@@ -9,7 +9,7 @@ from accounts.scoping import SYSTEM
 from licenses.models import License
 from licenses.services import license_type_create, machine_type_create
 from metering.services import IngestResult, events_ingest
-from statements.services import PollResult, statements_poll
+from statements.services.poll import PollResult, statements_poll
 
 
 def at(text: str) -> datetime:
@@ -69,8 +69,6 @@ def ingest(events: list[dict[str, Any]], now: datetime | None = None) -> IngestR
     return result
 
 
-def ingest_and_poll(
-    events: list[dict[str, Any]], now: datetime, engine: str | None = None
-) -> PollResult:
+def ingest_and_poll(events: list[dict[str, Any]], now: datetime) -> PollResult:
     ingest(events, now=now)
-    return statements_poll(now=now, engine=engine)
+    return statements_poll(now=now)

@@ -4,9 +4,10 @@ every endpoint answers an outsider with 404 and a wrong role with 403."""
 from django.urls import reverse
 
 from accounts.models import ApiKeyRole
+from metering.months import ERR_MONTH
 from statements.api import ERR_FINANCE
 from statements.models import Credit, Statement
-from statements.services import ERR_INVOICE_REUSED, ERR_PERIOD_CLOSED
+from statements.services.credits import ERR_INVOICE_REUSED, ERR_PERIOD_CLOSED
 from tests.statements.world import FORMULA, StatementWorld
 
 
@@ -106,7 +107,7 @@ class StatementReadTests(ApiWorld):
     def test_bad_and_missing_months(self) -> None:
         bad = self.api("get", statement_url(self.license, "2026-5"), self.read_key)
         self.assertEqual(bad.status_code, 400)
-        self.assertEqual(bad.json(), {"period": ["Must be a month written YYYY-MM."]})
+        self.assertEqual(bad.json(), {"period": [ERR_MONTH]})
         missing = self.api("get", statement_url(self.license, "2025-01"), self.read_key)
         self.assertEqual(missing.status_code, 404)
         self.assertEqual(missing.json(), {"detail": "No statement for this license in 2025-01."})
@@ -280,9 +281,7 @@ class ListApiTests(ApiWorld):
             ],
         )
         bad = self.api("get", f"{url}?from=April", self.read_key)
-        self.assertEqual(
-            (bad.status_code, bad.json()), (400, {"from": ["Must be a month written YYYY-MM."]})
-        )
+        self.assertEqual((bad.status_code, bad.json()), (400, {"from": [ERR_MONTH]}))
         self.assertEqual(self.api("get", url, self.outsider_key).json()["count"], 2)
         self.assertEqual(self.api("get", url, self.ingest_key).status_code, 403)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Role
-from statements.services import credit_add, statements_close, statements_poll
+from statements.services.close import statements_close
+from statements.services.credits import credit_add
+from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory, MembershipFactory, UserFactory
 from tests.statements.factories import at, catalog, ingest, session
 

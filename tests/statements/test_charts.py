@@ -1,17 +1,38 @@
-"""Hourly metrics split each line across the hours it ran, in proportion to its seconds."""
+"""Hourly metrics split each line across the hours it ran, in proportion to its seconds; the
+chart cache is built after a poll by a worker, and the page only reads it."""
 
 from datetime import date, timedelta
 from decimal import Decimal
+from unittest import mock
+from urllib.parse import urlencode
 
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from kombu.exceptions import OperationalError
 
+from statements import selectors, tasks
 from statements.charts import statement_figures
-from statements.models import Statement
+from statements.models import Statement, StatementChart
 from statements.selectors import hourly_series, statement_sections
+from statements.services.chart_cache import statement_chart_refresh, statement_charts_refresh
+from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
-from tests.statements.factories import at, catalog, ingest_and_poll, session
+from tests.statements.factories import at, catalog, ingest, ingest_and_poll, session
+from tests.statements.world import IN_MAY, StatementWorld
 
 MAY = date(2026, 5, 1)
+FIGURES = [
+    "hourly-cost",
+    "hourly-machine_type",
+    "hourly-machines",
+    "hourly-pool",
+    "hourly-region",
+    "pie-machine_type",
+    "pie-pool",
+    "pie-region",
+]
 
 
 class HourlySeriesTests(TestCase):
@@ -60,19 +81,84 @@ class HourlySeriesTests(TestCase):
         figures = statement_figures(
             self.statement, statement_sections(self.statement), hourly_series(self.statement)
         )
-        self.assertEqual(
-            sorted(figures),
-            [
-                "hourly-cost",
-                "hourly-machine_type",
-                "hourly-machines",
-                "hourly-pool",
-                "hourly-region",
-                "pie-machine_type",
-                "pie-pool",
-                "pie-region",
-            ],
-        )
+        self.assertEqual(sorted(figures), FIGURES)
         self.assertNotIn("<", "".join(figures.values()))
         self.assertEqual(self.statement.total_charges, Decimal("4.38"))
         self.assertEqual(self.statement.usage, timedelta(seconds=6300 + 600 + 3600))
+
+
+class ChartCacheTests(StatementWorld):
+    def may(self) -> Statement:
+        return Statement.objects.get(license=self.license, period=MAY)
+
+    def view(self) -> object:
+        params = urlencode({"license": self.license.uuid, "month": "2026-05"})
+        return self.login(self.owner).get(f"{reverse('statements:panel')}?{params}")
+
+    def test_the_poll_queues_the_chart_cache_of_each_statement_it_refreshed(self) -> None:
+        ingest(
+            [
+                session(self.license, "d", "2026-05-05 08:00", 600),
+                session(self.tenant_license, "u", "2026-05-05 08:00", 600),
+            ],
+            now=IN_MAY,
+        )
+        with (
+            mock.patch.object(tasks.refresh_statement_charts, "delay") as delay,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            statements_poll(now=IN_MAY)
+        refreshed = Statement.objects.filter(
+            period=MAY, license__in=[self.license, self.tenant_license]
+        )
+        delay.assert_called_once_with(sorted(refreshed.values_list("id", flat=True)))
+
+    def test_a_broker_that_refuses_the_refresh_leaves_the_poll_done(self) -> None:
+        ingest([session(self.license, "d", "2026-05-05 08:00", 600)], now=IN_MAY)
+        with (
+            mock.patch.object(
+                tasks.refresh_statement_charts, "delay", side_effect=OperationalError("down")
+            ),
+            self.assertLogs(level="ERROR"),
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            result = statements_poll(now=IN_MAY)
+        self.assertEqual(result.rating.lines, 1)
+        self.assertEqual(self.may().line_count, 4)
+
+    def test_the_worker_builds_the_cache_and_the_page_only_reads_it(self) -> None:
+        may = self.may()
+        tasks.refresh_statement_charts([may.id])
+        chart = StatementChart.objects.get(statement=may)
+        self.assertEqual((chart.revision, sorted(chart.figures)), (may.revision, FIGURES))
+        with CaptureQueriesContext(connection) as captured:
+            response = self.view()
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.context["figures"], chart.figures)
+        # One read of the cache, no write.
+        cache_queries = [q["sql"] for q in captured if "statements_statementchart" in q["sql"]]
+        self.assertEqual([sql.split()[0] for sql in cache_queries], ["SELECT"])
+        self.assertEqual(StatementChart.objects.get(statement=may).computed_at, chart.computed_at)
+
+    def test_a_cache_older_than_the_lines_is_not_shown_the_page_builds_a_current_one(self) -> None:
+        may = self.may()
+        tasks.refresh_statement_charts([may.id])
+        # A poll adds a line; the refresh it queued has not run yet.
+        ingest([session(self.license, "d", "2026-05-05 08:00", 600)], now=IN_MAY)
+        statements_poll(now=IN_MAY)
+        may.refresh_from_db()
+        self.assertIsNone(selectors.statement_charts(may))
+        self.assertEqual(StatementChart.objects.get(statement=may).revision, may.revision - 1)
+        response = self.view()
+        chart = StatementChart.objects.get(statement=may)
+        self.assertEqual(chart.revision, may.revision)
+        self.assertEqual(response.context["figures"], chart.figures)
+
+    def test_a_refresh_builds_only_stale_caches_and_never_goes_back_a_revision(self) -> None:
+        may = self.may()
+        self.assertEqual(statement_charts_refresh(statement_ids=[may.id]), 1)
+        self.assertEqual(statement_charts_refresh(statement_ids=[may.id]), 0)
+        older = Statement.objects.get(pk=may.pk)
+        older.revision -= 1  # a refresh that read the statement before the last poll
+        statement_chart_refresh(statement=older)
+        self.assertEqual(StatementChart.objects.get(statement=may).revision, may.revision)

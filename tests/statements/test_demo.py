@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from accounts.models import JobRun
 from metering.models import Charge, UnratedEvent, UsageEvent
-from metering.periods import month_of
+from metering.months import Month
 from statements import tasks
 from statements.models import Credit, Statement
-from statements.services import statements_poll
+from statements.services.poll import statements_poll
 
 
 class DemoTests(TestCase):
@@ -22,7 +22,7 @@ class DemoTests(TestCase):
         call_command("seed_demo", stdout=StringIO())
 
     def test_the_demo_world(self) -> None:
-        current = month_of(timezone.now())
+        current = Month.of(timezone.now()).first_day
         statements = Statement.objects.all()
         self.assertEqual(statements.values("license").distinct().count(), 6)
         self.assertEqual(statements.filter(period__lt=current, status="open").count(), 0)
@@ -48,7 +48,7 @@ class DemoTests(TestCase):
         with override_settings(DEMO_FEED=False):
             tasks.demo_feed()
         self.assertEqual(UsageEvent.objects.count(), events)
-        current = Statement.objects.filter(period=month_of(timezone.now()))
+        current = Statement.objects.filter(period=Month.of(timezone.now()).first_day)
         lines_before = sum(current.values_list("line_count", flat=True))
         with override_settings(DEMO_FEED=True):
             tasks.demo_feed()

@@ -2,6 +2,7 @@
 run that finds the job's lock taken is recorded as skipped instead of overlapping."""
 
 import threading
+import time
 
 from celery.contrib.testing.worker import start_worker
 from django.core.management import CommandError, call_command
@@ -24,17 +25,19 @@ class JobTests(TransactionTestCase):
         self.license = LicenseFactory(account=AccountFactory(), created_at=at("2026-04-01"))
         ingest([session(self.license, f"s{n}", "2026-05-02 08:00", 600) for n in range(5)])
 
-    def run_task(self, task: object) -> None:
+    def run_task(self, task: object, name: str) -> None:
+        """Send the task to an in-process worker and wait until its job run has finished. The
+        wait reads the database, not a result backend: Celery keeps the backend it made for the
+        first message sent in a thread, and earlier tests' polls send chart refreshes."""
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            task.delay().get(timeout=30)
+            task.delay()
+            deadline = time.monotonic() + 30
+            while not JobRun.objects.filter(name=name, finished_at__isnull=False).exists():
+                self.assertLess(time.monotonic(), deadline, f"{name} did not finish in 30 s")
+                time.sleep(0.05)
 
     def test_the_poll_task_prices_new_usage_and_records_its_run(self) -> None:
-        app.conf.task_ignore_result = False
-        app.conf.result_backend = "cache+memory://"
-        try:
-            self.run_task(tasks.poll_events)
-        finally:
-            app.conf.task_ignore_result = True
+        self.run_task(tasks.poll_events, "poll_events")
         run = JobRun.objects.get(name="poll_events")
         self.assertEqual(run.status, JobStatus.OK)
         self.assertEqual((run.counts["rated_events"], run.counts["lines"]), (5, 5))

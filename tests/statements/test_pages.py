@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metering.periods import ERR_PERIOD
+from metering.months import ERR_MONTH
 from statements.models import Statement
-from statements.services import statements_poll
+from statements.services.credits import credit_add
+from statements.services.poll import statements_poll
 from tests.factories import UserFactory
 from tests.statements.factories import ingest, session
 from tests.statements.world import FORMULA, IN_MAY, StatementWorld
@@ -109,7 +110,7 @@ class PanelTests(StatementWorld):
     def test_a_bad_or_empty_month_is_explained_not_an_error(self) -> None:
         bad = self.get(license=str(self.license.uuid), month="May")
         self.assertEqual(bad.status_code, 200)
-        self.assertContains(bad, ERR_PERIOD)
+        self.assertContains(bad, ERR_MONTH)
         empty = self.get(license=str(self.license.uuid), month="2025-01")
         self.assertContains(empty, "No statement for Alpha Render in January 2025.")
 
@@ -118,8 +119,6 @@ class PanelTests(StatementWorld):
             [session(self.license, f"p{n}", "2026-05-10 00:00", 60 + n) for n in range(30)],
             now=IN_MAY,
         )
-        from statements.services import statements_poll
-
         statements_poll(now=IN_MAY)
         response = self.get(license=str(self.license.uuid), month="2026-05", per_page="5")
         self.assertEqual(response.context["table"].paginator.per_page, 25)
@@ -128,8 +127,6 @@ class PanelTests(StatementWorld):
         self.assertEqual(len(second.context["table"].page.object_list), 8)
 
     def test_a_big_statement_costs_the_same_queries_as_a_small_one(self) -> None:
-        from statements.services import statements_poll
-
         def queries(license: object) -> int:
             client = self.login(self.owner)
             url = f"{PANEL}?{urlencode({'license': license.uuid, 'month': '2026-05'})}"
@@ -328,7 +325,7 @@ class BalancesTests(StatementWorld):
     def test_a_bad_month_is_a_form_error(self) -> None:
         response = self.login(self.owner).get(f"{BALANCES}?month_from=2026-13")
         self.assertEqual(response.status_code, 200)
-        self.assertContains(response, ERR_PERIOD)
+        self.assertContains(response, ERR_MONTH)
 
     def test_each_row_links_to_its_statement_and_its_transactions(self) -> None:
         response = self.login(self.owner).get(f"{BALANCES}?license={self.license.uuid}")
@@ -393,8 +390,6 @@ class TransactionsTests(StatementWorld):
         return [c.invoice_number for c in response.context["table"].page.object_list.data]
 
     def test_every_credit_and_the_filters(self) -> None:
-        from statements.services import credit_add
-
         credit_add(
             actor=None,
             license=self.tenant_license,
@@ -413,8 +408,6 @@ class TransactionsTests(StatementWorld):
 
     def test_presets_count_back_from_now(self) -> None:
         from django.utils import timezone
-
-        from statements.services import credit_add
 
         now = timezone.now()
         credit_add(

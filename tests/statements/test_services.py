@@ -7,8 +7,8 @@ import threading
 from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
+from unittest import mock
 
-import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
@@ -18,17 +18,18 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from metering.models import Charge, ChargeRollup
+from metering.months import ERR_MONTH
 from statements.models import Credit, Statement, StatementClosed, StatementStatus
-from statements.services import (
-    ERR_CLOSE_CURRENT,
+from statements.services import credits
+from statements.services.close import ERR_CLOSE_CURRENT, statements_close
+from statements.services.credits import (
     ERR_FUTURE,
     ERR_INVOICE_REUSED,
     ERR_PERIOD_CLOSED,
     credit_add,
     credit_delete,
-    statements_close,
-    statements_poll,
 )
+from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
 from tests.statements.factories import at, catalog, ingest, ingest_and_poll, session
 
@@ -272,7 +273,7 @@ class CloseTests(StatementScenario, TestCase):
         self.assertIn("Closed 1 statement", out.getvalue())
         with self.assertRaisesMessage(CommandError, "2099-01 is not over yet"):
             call_command("close_statements", "--period", "2099-01")
-        with self.assertRaisesMessage(CommandError, "Must be a month written YYYY-MM."):
+        with self.assertRaisesMessage(CommandError, ERR_MONTH):
             call_command("close_statements", "--period", "April")
         self.assertEqual(Statement.objects.filter(period__gt=APRIL, status="closed").count(), 0)
 
@@ -333,13 +334,10 @@ class CreditTests(StatementScenario, TestCase):
             credit_delete(actor=None, credit=credit, now=EARLY_JUNE)
 
 
-@pytest.mark.postgres
 class ConcurrencyTests(StatementScenario, TransactionTestCase):
     """Two closes (or two polls) at the same moment give the result of one."""
 
     def setUp(self) -> None:
-        if connection.vendor != "postgresql":
-            self.skipTest("needs PostgreSQL's concurrent writers")
         self.build()
         self.credit("50.00", "2026-04-05 10:00", "INV-1")
         ingest([session(self.license, f"s{n}", "2026-05-02 08:00", 60 * n) for n in range(50)])
@@ -397,3 +395,43 @@ class ConcurrencyTests(StatementScenario, TransactionTestCase):
                 ("open", Decimal("19.33")),
             ],
         )
+
+    def test_a_credit_in_progress_never_blocks_the_close(self) -> None:
+        # The credit holds its license's row lock while the close adds June's statement, whose
+        # foreign key check takes a share of that same row: the close must not wait for it.
+        locked, release = threading.Event(), threading.Event()
+        lock_statements = credits.lock_open_statements
+        refused: list[ValidationError] = []
+
+        def paused(license_ids: object) -> None:
+            locked.set()
+            release.wait(30)
+            lock_statements(license_ids)
+
+        def send() -> None:
+            try:
+                self.credit("5.00", "2026-05-06 09:00", "INV-LATE", now=EARLY_JUNE)
+            except ValidationError as exc:
+                refused.append(exc)
+            finally:
+                connections.close_all()
+
+        with mock.patch.object(credits, "lock_open_statements", paused):
+            thread = threading.Thread(target=send)
+            thread.start()
+            self.assertTrue(locked.wait(30))
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '10s'")
+                result = statements_close(now=EARLY_JUNE)
+            finally:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET lock_timeout")
+                release.set()
+                thread.join()
+        self.assertEqual(result.closed, {"2026-04": 1, "2026-05": 1})
+        # Then the credit sees May closed and is refused.
+        self.assertEqual(
+            [exc.messages for exc in refused], [[ERR_PERIOD_CLOSED.format(period="2026-05")]]
+        )
+        self.assertFalse(Credit.objects.filter(invoice_number="INV-LATE").exists())

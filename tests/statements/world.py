@@ -8,7 +8,9 @@ late April session billed on May as an adjustment. `tenant_license` has one May 
 
 from datetime import date
 
-from statements.services import credit_add, statements_close, statements_poll
+from statements.services.close import statements_close
+from statements.services.credits import credit_add
+from statements.services.poll import statements_poll
 from tests.base import BillingTestCase
 from tests.factories import LicenseFactory
 from tests.statements.factories import at, catalog, ingest, session

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.jobs import run_job
 from accounts.models import JobStatus
-from metering.periods import parse_period
-from statements.services import close_period_check, statements_close
+from metering.months import Month
+from statements.services.close import close_period_check, statements_close
 
 
 class Command(BaseCommand):
@@ -26,9 +26,9 @@ class Command(BaseCommand):
         through = None
         if period is not None:
             try:
-                through = parse_period(period)
-            except ValueError as exc:
-                raise CommandError(f"--period: {exc}") from exc
+                through = Month.parse(period).first_day
+            except ValidationError as exc:
+                raise CommandError(f"--period: {' '.join(exc.messages)}") from exc
             try:
                 close_period_check(through, timezone.now())
             except ValidationError as exc:

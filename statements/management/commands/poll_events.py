@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.jobs import run_job
 from accounts.models import JobStatus
-from statements.services import statements_poll
+from statements.services.poll import statements_poll
 
 
 class Command(BaseCommand):
