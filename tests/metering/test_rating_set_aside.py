@@ -12,7 +12,7 @@ from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from metering.models import Charge, RatingCursor, UnratedEvent, UsageEvent
-from metering.periods import month_of
+from metering.months import Month
 from metering.rating import (
     CURSOR,
     REASON_BAD_DURATION,
@@ -109,7 +109,7 @@ class PoisonSessionTests(TestCase):
 
         call_command("close_statements", stdout=io.StringIO())
 
-        current = month_of(timezone.now())
+        current = Month.of(timezone.now()).first_day
         for license, charges in ((self.license, "1.00"), (self.other_tenant_license, "0.50")):
             statement = Statement.objects.get(license=license, period=may)
             self.assertEqual(
