@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import ApiKeyRole
+from licenses.api import ERR_STATUS
 from licenses.models import License, LicenseType, MachineRate, MachineType, Region
 from licenses.services import ERR_NAME_TEXT, machine_type_create
 from tests.base import BillingTestCase
@@ -21,14 +22,16 @@ class CatalogTextTests(BillingTestCase):
         return self.api("post", url, self.admin_key, body)
 
     def test_a_region_rate_key_must_be_a_clean_name(self) -> None:
+        # With a bad rate too: DRF would key the rate's error by the name it cannot render.
         for name in BAD_TEXT:
-            with self.subTest(name=name):
-                response = self.post(
-                    reverse("api-machine-types"),
-                    {"name": "c5.xlarge", "hourly_rate": "1", "region_rates": {name: "2"}},
-                )
-                self.assertEqual(response.status_code, 400)
-                self.assertEqual(response.json(), {"region_rates": [ERR_NAME_TEXT]})
+            for rate in ("2", "cheap"):
+                with self.subTest(name=name, rate=rate):
+                    response = self.post(
+                        reverse("api-machine-types"),
+                        {"name": "c5.xlarge", "hourly_rate": "1", "region_rates": {name: rate}},
+                    )
+                    self.assertEqual(response.status_code, 400)
+                    self.assertEqual(response.json(), {"region_rates": [ERR_NAME_TEXT]})
         self.assertEqual((MachineType.objects.count(), Region.objects.count()), (0, 0))
 
     def test_every_other_name_is_refused_too(self) -> None:
@@ -63,6 +66,17 @@ class CatalogTextTests(BillingTestCase):
             ),
             (0, 1, 1, 0),
         )
+
+    def test_a_status_that_is_not_one_is_named_without_repeating_it(self) -> None:
+        for value in ("\ud800", "paused", ["active"]):
+            with self.subTest(value=value):
+                response = self.post(
+                    reverse("api-licenses"),
+                    {"account": str(self.account.uuid), "name": "L", "status": value},
+                )
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json(), {"status": [ERR_STATUS]})
+        self.assertEqual(License.objects.count(), 0)
 
     def test_the_services_refuse_them_for_the_admin_as_well(self) -> None:
         for name in BAD_TEXT:
