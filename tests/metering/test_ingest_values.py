@@ -120,3 +120,27 @@ class SurrogateTests(IngestPathsTestCase):
         ]
         for event, errors in cases:
             self.assert_refused(event, errors, JSON_PATHS)
+
+
+class UnusedFieldTests(IngestPathsTestCase):
+    """Events carry no free-form attributes: a field an event type does not use is neither
+    checked nor stored, whatever it holds."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.license = LicenseFactory(account=cls.account)
+
+    def test_are_ignored_whatever_they_hold(self) -> None:
+        plain = session(self.license, event_id="with-extras")
+        extras = {
+            "attributes": {"note": "a\x00b\ud800", "deep": json.loads("[" * 500 + "]" * 500)},
+            "tags": "not an object",
+            "\ud800": 1,
+        }
+        self.assert_accepted({**plain, **extras}, JSON_PATHS)
+        # Sent again without them, each is the same event: a duplicate.
+        for path in JSON_PATHS:
+            answer = self.send({**plain, "event_id": f"{path}-with-extras"}, path)
+            self.assertEqual((answer["accepted"], answer["duplicates"]), (0, 1))
+        self.assertEqual(UsageEvent.objects.count(), 2)
