@@ -22,17 +22,13 @@ from accounts.models import Account
 from accounts.scoping import SYSTEM
 from accounts.services import account_update
 from metering.months import Month, add_months
-from metering.services import MAX_BATCH, events_ingest, usage_rollup
+from metering.services.ingest import MAX_BATCH, events_ingest
+from metering.services.rollups import usage_rollup
 
 from .models import CampaignStatus, ServicePackage, UpdateCampaign
-from .services import (
-    campaign_finish,
-    campaign_start,
-    package_create,
-    package_renew,
-    packages_expire,
-    usage_reports_run,
-)
+from .services.campaigns import campaign_finish, campaign_start
+from .services.packages import package_create, package_renew, packages_expire
+from .services.reports import usage_reports_run
 
 HISTORY_MONTHS = 6  # full months of usage before the current one
 

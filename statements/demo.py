@@ -16,7 +16,7 @@ from licenses.demo import HISTORY_MONTHS, LICENSES, months_ago
 from licenses.models import License, LicenseStatus
 from metering.models import UsageEvent
 from metering.months import Month
-from metering.services import MAX_BATCH, events_ingest
+from metering.services.ingest import MAX_BATCH, events_ingest
 
 from .models import Credit
 from .services.close import statements_close

@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, JobRun
 from quotas.models import CampaignStatus, QuotaLedgerEntry, ServicePackage
-from quotas.services import campaign_start, package_create
+from quotas.services.campaigns import campaign_start
+from quotas.services.packages import package_create
 from quotas.tasks import EXPIRY_JOB, REPORT_JOB
 from tests.base import BillingTestCase
 from tests.factories import UserFactory

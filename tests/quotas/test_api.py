@@ -9,15 +9,9 @@ from django.utils import timezone
 from accounts.models import ApiKeyRole
 from metering.months import Month, report_available_on
 from quotas.models import QuotaLedgerEntry, ServicePackage, UpdateCampaign
-from quotas.services import (
-    ERR_TENANT_PACKAGE,
-    REFUSED_EXPIRED,
-    REFUSED_NO_PACKAGE,
-    REFUSED_QUOTA,
-    package_create,
-    packages_expire,
-    usage_reports_run,
-)
+from quotas.services.campaigns import REFUSED_EXPIRED, REFUSED_NO_PACKAGE, REFUSED_QUOTA
+from quotas.services.packages import ERR_TENANT_PACKAGE, package_create, packages_expire
+from quotas.services.reports import usage_reports_run
 from tests.base import BillingTestCase
 from tests.factories import AccountFactory
 
@@ -221,7 +215,7 @@ class CampaignApiTests(BillingTestCase):
     def test_finishing_after_expiry_is_409_terminated(self) -> None:
         started = timezone.now() - timedelta(days=366)
         package_create(actor=None, account=self.account, tokens=10, starts_at=started, now=started)
-        from quotas.services import campaign_start
+        from quotas.services.campaigns import campaign_start
 
         campaign = campaign_start(
             actor=None,

@@ -11,7 +11,7 @@ from accounts.models import Account
 from metering.models import DeviceMonth, UsageEvent, UsageReportMonth
 from metering.months import Month, last_reportable_month
 from quotas.models import LedgerEventType, QuotaLedgerEntry, UpdateCampaign
-from quotas.selectors import quota_summary
+from quotas.selectors.packages import quota_summary
 
 
 class SeedDemoTests(TestCase):

@@ -14,7 +14,8 @@ from accounts.models import Account, AccountKind, Role
 from accounts.navigation import visible_navigation
 from accounts.roles import Capability
 from metering.months import Month, report_available_on
-from quotas.services import package_create, packages_expire, usage_reports_run
+from quotas.services.packages import package_create, packages_expire
+from quotas.services.reports import usage_reports_run
 from quotas.urls import urlpatterns as billing_urls
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 

@@ -14,7 +14,7 @@ from metering.exports import ACTIVE_DEVICES, FIRMWARE_UPDATES, report_download
 from metering.models import UsageReport, UsageReportMonth
 from metering.months import Month
 from metering.selectors import Usage, reports_in_tree, total_usage
-from quotas.services import months_due, usage_reports_run
+from quotas.services.reports import months_due, usage_reports_run
 from quotas.tasks import REPORT_JOB
 
 from .factories import at, ingest
