@@ -123,7 +123,7 @@ class MyBillingTests(PagesWorld):
         self.assertEqual(figures(live)["api-1"], "7")
         self.assertEqual(figures(live)["transactions"], "7")
         self.assertContains(
-            live, '<code>notification</code> <span class="font-monospace">7</span>', html=False
+            live, '<code>notification</code> <span class="num">7</span>', html=False
         )
 
     def test_the_current_month_is_live(self) -> None:
