@@ -4,9 +4,9 @@ the current month so far), a renewed service package close to its expiry warning
 update campaigns with reservations, updates and releases, a stand-alone account whose package
 expired during a campaign, and the generated reports of every past month.
 
-Everything is derived from month boundaries, the start of today and fixed seeds, so running it
-again the same day adds nothing (events are duplicates), and on a later day only the usage of
-the days that have passed since.
+Everything is derived from month boundaries, the start of the seeding day and fixed seeds, so
+running it again the same day adds nothing (events are duplicates), and on a later day only the
+usage of the days that have passed since.
 """
 
 import hashlib
@@ -136,15 +136,15 @@ def _calls(account: Account, fleet: DemoFleet, month: Month, now: datetime) -> I
         day += timedelta(days=1)
 
 
-def _ingest(events: Iterator[dict[str, Any]]) -> int:
+def _ingest(events: Iterator[dict[str, Any]], now: datetime) -> int:
     accepted, batch = 0, []
     for event in events:
         batch.append(event)
         if len(batch) == MAX_BATCH:
-            accepted += events_ingest(actor=SYSTEM, events=batch).accepted
+            accepted += events_ingest(actor=SYSTEM, events=batch, now=now).accepted
             batch = []
     if batch:
-        accepted += events_ingest(actor=SYSTEM, events=batch).accepted
+        accepted += events_ingest(actor=SYSTEM, events=batch, now=now).accepted
     return accepted
 
 
@@ -173,17 +173,17 @@ def _packages(globex: Account, now: datetime) -> None:
     )
 
 
-def _campaigns(accounts: dict[str, Account], now: datetime) -> int:
+def _campaigns(accounts: dict[str, Account], today: datetime, now: datetime) -> int:
     """Each month a tenant updates a share of its fleet: the campaign reserves a token per
     device, the updates spend them, and finishing releases the rest. The current month's
     campaign is still running."""
-    current = Month.of(now)
+    current = Month.of(today)
     fleets = {f.slug: f for f in FLEETS}
     updates = 0
     for months_ago, slug, name, devices, share in CAMPAIGNS:
         month = current.shift(-months_ago)
         account = accounts[slug]
-        started = min(month.start + timedelta(days=2, hours=9), now - timedelta(hours=2))
+        started = min(month.start + timedelta(days=2, hours=9), today - timedelta(hours=2))
         campaign = UpdateCampaign.objects.filter(account=account, name=name).first()
         if campaign is None:
             campaign = campaign_start(
@@ -193,7 +193,7 @@ def _campaigns(accounts: dict[str, Account], now: datetime) -> int:
         events = []
         for n in range(done):
             moment = started + timedelta(minutes=5 + int(_unit(name, n) * 7 * 24 * 60))
-            if moment < now:
+            if moment < today:
                 events.append(
                     {
                         "event_id": f"update-{campaign.uuid}-{n}",
@@ -205,9 +205,9 @@ def _campaigns(accounts: dict[str, Account], now: datetime) -> int:
                         "timestamp": _iso(moment),
                     }
                 )
-        updates += _ingest(iter(events))
+        updates += _ingest(iter(events), now)
         finished = started + timedelta(days=9)
-        if months_ago and campaign.status == CampaignStatus.RUNNING and finished < now:
+        if months_ago and campaign.status == CampaignStatus.RUNNING and finished < today:
             campaign_finish(actor=SYSTEM, campaign=campaign, now=finished)
     return updates
 
@@ -229,31 +229,32 @@ def _expired_standalone(contoso: Account, now: datetime) -> None:
     packages_expire(actor=SYSTEM, now=now)
 
 
-def seed(stdout: Any = None) -> None:
-    # Usage up to the start of today (UTC): running it again the same day adds nothing.
-    now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+def seed(stdout: Any = None, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    # Usage up to the start of the seeding day (UTC): running it again that day adds nothing.
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     accounts = {a.slug: a for a in Account.objects.filter(slug__in=[f.slug for f in FLEETS])}
     if len(accounts) != len(FLEETS):
         return
     write = stdout.write if stdout is not None else (lambda text: None)
     with transaction.atomic():
-        _backdate(accounts.values(), add_months(now, -24))
-        _packages(accounts["globex"], now)
+        _backdate(accounts.values(), add_months(today, -24))
+        _packages(accounts["globex"], today)
         contoso = Account.objects.filter(slug="contoso").first()
         if contoso is not None:
-            _backdate([contoso], add_months(now, -24))
-            _expired_standalone(contoso, now)
-    months = Month.of(now).shift(-HISTORY_MONTHS).until(Month.of(now))
+            _backdate([contoso], add_months(today, -24))
+            _expired_standalone(contoso, today)
+    months = Month.of(today).shift(-HISTORY_MONTHS).until(Month.of(today))
     accepted = 0
     for fleet in FLEETS:
         account = accounts[fleet.slug]
         for index, month in enumerate(months):
             growth = index / HISTORY_MONTHS
-            accepted += _ingest(_connections(account, fleet, month, growth, now))
-            accepted += _ingest(_calls(account, fleet, month, now))
-    updates = _campaigns(accounts, now)
+            accepted += _ingest(_connections(account, fleet, month, growth, today), now)
+            accepted += _ingest(_calls(account, fleet, month, today), now)
+    updates = _campaigns(accounts, today, now)
     rolled = usage_rollup()
-    reports = usage_reports_run()
+    reports = usage_reports_run(now=now)
     write(
         f"  {accepted + updates} new usage events ({updates} firmware updates), "
         f"{rolled['events']} rolled up; reports generated for "

@@ -166,8 +166,8 @@ def _credits(
         period, month = Month.of(period).next().first_day, month + 1
 
 
-def seed(stdout: Any = None) -> None:
-    now = timezone.now()
+def seed(stdout: Any = None, now: datetime | None = None) -> None:
+    now = now or timezone.now()
     licenses = [
         license
         for license in License.objects.filter(name__in=[name for _, name in LICENSES])
