@@ -1,12 +1,14 @@
 """Demo world for device-management billing, on top of the accounts demo: the Globex aggregator
 and its four tenants with thousands of devices, six months of connections and API calls (and
-the current month so far), a renewed service package close to its expiry warning, monthly
-update campaigns with reservations, updates and releases, a stand-alone account whose package
-expired during a campaign, and the generated reports of every past month.
+the current month so far), a renewed service package close to its expiry warning, update
+campaigns a month apart with reservations, updates and releases (the latest still running), a
+stand-alone account whose package expired during a campaign, and the generated reports of every
+past month.
 
 Everything is derived from month boundaries, the start of the seeding day and fixed seeds, so
 running it again the same day adds nothing (events are duplicates), and on a later day only the
-usage of the days that have passed since.
+usage of the days that have passed since. Nothing waits for a day of the month: seeded on the
+1st, the world has the same shape as on the 15th.
 """
 
 import hashlib
@@ -31,6 +33,11 @@ from .services.packages import package_create, package_renew, packages_expire
 from .services.reports import usage_reports_run
 
 HISTORY_MONTHS = 6  # full months of usage before the current one
+# The latest campaign started at 09:00 UTC four days before the seeding day, each earlier one a
+# month before the next. Counted back from the seeding day rather than from a day of the month,
+# so on any day the latest has run equally long and has updates (seeded on the 1st, it began
+# last month).
+LATEST_CAMPAIGN_STARTED = timedelta(days=-4, hours=9)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,8 @@ API_EVENTS = (
     ("integration", "/v2/notification/callback", 2),
 )
 
-# Campaigns: (months before the current one, tenant slug, name, devices, share updated).
+# Campaigns: (months before the latest, tenant slug, name, devices, share updated; the
+# latest, still running, has updated part of the 35% it plans).
 CAMPAIGNS = (
     (6, "globex-metro", "Metro bus gateways 3.1.0", 520, 0.94),
     (5, "globex-lumen", "Streetlight controller 2.4.2", 760, 0.97),
@@ -174,21 +182,24 @@ def _packages(globex: Account, now: datetime) -> None:
 
 
 def _campaigns(accounts: dict[str, Account], today: datetime, now: datetime) -> int:
-    """Each month a tenant updates a share of its fleet: the campaign reserves a token per
-    device, the updates spend them, and finishing releases the rest. The current month's
-    campaign is still running."""
-    current = Month.of(today)
+    """Every month a tenant updates a share of its fleet: the campaign reserves a token per
+    device, the updates spend them, and finishing releases the rest. The latest campaign is
+    still running. A campaign seeded on an earlier day keeps its start."""
+    latest = today + LATEST_CAMPAIGN_STARTED
     fleets = {f.slug: f for f in FLEETS}
     updates = 0
-    for months_ago, slug, name, devices, share in CAMPAIGNS:
-        month = current.shift(-months_ago)
+    for months_before, slug, name, devices, share in CAMPAIGNS:
         account = accounts[slug]
-        started = min(month.start + timedelta(days=2, hours=9), today - timedelta(hours=2))
         campaign = UpdateCampaign.objects.filter(account=account, name=name).first()
         if campaign is None:
             campaign = campaign_start(
-                actor=SYSTEM, account=account, name=name, devices=devices, now=started
+                actor=SYSTEM,
+                account=account,
+                name=name,
+                devices=devices,
+                now=add_months(latest, -months_before),
             )
+        started = campaign.started_at
         done = int(devices * (share or 0.35))
         events = []
         for n in range(done):
@@ -207,7 +218,7 @@ def _campaigns(accounts: dict[str, Account], today: datetime, now: datetime) -> 
                 )
         updates += _ingest(iter(events), now)
         finished = started + timedelta(days=9)
-        if months_ago and campaign.status == CampaignStatus.RUNNING and finished < today:
+        if months_before and campaign.status == CampaignStatus.RUNNING and finished < today:
             campaign_finish(actor=SYSTEM, campaign=campaign, now=finished)
     return updates
 
