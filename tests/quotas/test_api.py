@@ -2,8 +2,9 @@
 billing report with its gzipped CSV files. Exact bodies, refusals with reasons, and tenancy."""
 
 import gzip
-from datetime import timedelta
+from datetime import date, timedelta
 
+import time_machine
 from django.utils import timezone
 
 from accounts.models import ApiKeyRole
@@ -125,6 +126,8 @@ class CampaignApiTests(BillingTestCase):
             {"name": "Rollout", "devices": devices, **extra},
         )
 
+    # 366 days back is 29 February 2028: the package expired on the 28th a year later.
+    @time_machine.travel("2029-03-01T09:00:00Z", tick=False)
     def test_refused_without_a_package_after_expiry_and_beyond_the_quota(self) -> None:
         refused = self.start(1)
         self.assertEqual(refused.status_code, 409)
@@ -138,9 +141,7 @@ class CampaignApiTests(BillingTestCase):
         self.assertEqual(
             expired.json(),
             {
-                "detail": REFUSED_EXPIRED.format(
-                    holder="Alpha Devices", expires=started.replace(year=started.year + 1)
-                ),
+                "detail": REFUSED_EXPIRED.format(holder="Alpha Devices", expires=date(2029, 2, 28)),
                 "code": "expired",
             },
         )
