@@ -18,7 +18,7 @@ from metering.months import Month, add_months, last_reportable_month
 from quotas import demo as quotas_demo
 from quotas.models import LedgerEventType, QuotaLedgerEntry, UpdateCampaign
 from quotas.selectors.packages import quota_summary
-from tests.moments import DATE_EDGES
+from tests.moments import DATE_EDGES, FIRST_INSTANT_OF_A_MONTH
 
 # A tenth of each Globex fleet: the date rules hold the same, and seeding takes a few seconds.
 SMALL_FLEETS = tuple(replace(fleet, devices=fleet.devices // 10) for fleet in quotas_demo.FLEETS)
@@ -57,7 +57,7 @@ def test_seed_demo_on_the_1st_builds_the_readme_world_and_a_second_run_changes_n
     time_machine,
 ) -> None:
     # Given the clock at the first instant of December 2026
-    time_machine.move_to("2026-12-01T00:00:00Z", tick=False)
+    time_machine.move_to(FIRST_INSTANT_OF_A_MONTH, tick=False)
 
     # When the demo is seeded
     call_command("seed_demo", stdout=StringIO())
