@@ -8,7 +8,8 @@ past month.
 Everything is derived from month boundaries, the start of the seeding day and fixed seeds, so
 running it again the same day adds nothing (events are duplicates), and on a later day only the
 usage of the days that have passed since. Nothing waits for a day of the month: seeded on the
-1st, the world has the same shape as on the 15th.
+1st, the package and the campaigns look as they do seeded on the 15th; only the current month
+has no usage yet.
 """
 
 import hashlib
