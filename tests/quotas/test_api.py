@@ -2,8 +2,9 @@
 billing report with its gzipped CSV files. Exact bodies, refusals with reasons, and tenancy."""
 
 import gzip
-from datetime import timedelta
+from datetime import date, timedelta
 
+import time_machine
 from django.utils import timezone
 
 from accounts.models import ApiKeyRole
@@ -14,6 +15,7 @@ from quotas.services.packages import ERR_TENANT_PACKAGE, package_create, package
 from quotas.services.reports import usage_reports_run
 from tests.base import BillingTestCase
 from tests.factories import AccountFactory
+from tests.moments import LAST_SECOND_OF_A_MONTH
 
 from .factories import at, ingest, update
 from .world import APRIL, UsageReportWorld
@@ -125,6 +127,8 @@ class CampaignApiTests(BillingTestCase):
             {"name": "Rollout", "devices": devices, **extra},
         )
 
+    # 366 days back is 29 February 2028: the package expired on the 28th a year later.
+    @time_machine.travel("2029-03-01T09:00:00Z", tick=False)
     def test_refused_without_a_package_after_expiry_and_beyond_the_quota(self) -> None:
         refused = self.start(1)
         self.assertEqual(refused.status_code, 409)
@@ -138,9 +142,7 @@ class CampaignApiTests(BillingTestCase):
         self.assertEqual(
             expired.json(),
             {
-                "detail": REFUSED_EXPIRED.format(
-                    holder="Alpha Devices", expires=started.replace(year=started.year + 1)
-                ),
+                "detail": REFUSED_EXPIRED.format(holder="Alpha Devices", expires=date(2029, 2, 28)),
                 "code": "expired",
             },
         )
@@ -284,6 +286,8 @@ class BillingReportApiTests(UsageReportWorld):
             },
         )
 
+    # The current month is read here and again by the API: one still clock, one month.
+    @time_machine.travel(LAST_SECOND_OF_A_MONTH, tick=False)
     def test_months_without_a_report_are_404_with_the_date(self) -> None:
         current = Month.of(timezone.now())
         now_month = self.api("get", f"{REPORT}?month={current}", self.reader)
