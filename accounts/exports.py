@@ -1,12 +1,16 @@
-"""Streamed CSV downloads in constant memory, with spreadsheet formulas neutralised."""
+"""Streamed CSV downloads in constant memory: every cell written for machines
+(`accounts.formats`), with spreadsheet formulas neutralised."""
 
 import csv
 import re
 from collections.abc import Iterable, Iterator
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.http import StreamingHttpResponse
+
+from .formats import csv_boolean, csv_date, csv_timestamp
 
 # A text cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -19,10 +23,20 @@ def is_formula(text: str) -> bool:
 
 
 def csv_safe(value: Any) -> Any:
-    """The value, with a leading apostrophe on text that a spreadsheet would run as a formula."""
+    """The value as a CSV cell: booleans, times and dates in the CSV formats, numbers plain,
+    and a leading apostrophe on text that a spreadsheet would run as a formula."""
     if value is None:
         return ""
-    if isinstance(value, bool | int | float | Decimal):
+    if isinstance(value, bool):
+        return csv_boolean(value)
+    if isinstance(value, datetime):
+        return csv_timestamp(value)
+    if isinstance(value, date):
+        return csv_date(value)
+    if isinstance(value, Decimal):
+        # Fixed point: str() would write some decimals as 1E+3.
+        return format(value, "f")
+    if isinstance(value, int | float):
         return value
     text = str(value)
     return "'" + text if is_formula(text) else text

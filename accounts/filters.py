@@ -6,13 +6,41 @@ from django.db.models import Q, QuerySet
 
 from .models import Account, AccountKind, AuditAction, AuditEvent
 
+# Dates and months are typed as text, never <input type="date"> or type="month": browsers show
+# those in the visitor's locale (mm/dd/yyyy), Chromium draws an empty month as "--------- ----",
+# and some browsers have no month picker at all. The pattern lets the browser check the shape.
+DATE_INPUT_ATTRS = {
+    "placeholder": "YYYY-MM-DD",
+    "pattern": r"\d{4}-\d{2}-\d{2}",
+    "inputmode": "numeric",
+    "autocomplete": "off",
+}
+MONTH_INPUT_ATTRS = {
+    "placeholder": "YYYY-MM",
+    "pattern": r"\d{4}-\d{2}",
+    "inputmode": "numeric",
+    "autocomplete": "off",
+}
+
+
+class MonthInput(forms.TextInput):
+    """A YYYY-MM month typed as text."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__({**MONTH_INPUT_ATTRS, **(attrs or {})})
+
 
 def style_form(form: forms.Form) -> forms.Form:
-    """Give each widget the Bootstrap class that matches its kind."""
+    """Give each widget the Bootstrap class that matches its kind, and every date field (alone
+    or in a range) the YYYY-MM-DD text input."""
     for field in form.fields.values():
         widget = field.widget
         widgets = getattr(widget, "widgets", [widget])
-        for w in widgets:
+        subfields = getattr(field, "fields", [field] * len(widgets))
+        for w, subfield in zip(widgets, subfields, strict=True):
+            if isinstance(subfield, forms.DateField):
+                w.input_type = "text"
+                w.attrs.update(DATE_INPUT_ATTRS)
             if isinstance(w, forms.CheckboxInput):
                 css = "form-check-input"
             elif isinstance(w, forms.Select):
@@ -62,9 +90,7 @@ class AuditEventFilter(StyledFilterSet):
     action = django_filters.ChoiceFilter(choices=AuditAction.choices, empty_label="Any action")
     object_type = django_filters.CharFilter(lookup_expr="icontains", label="Object type")
     created = django_filters.DateFromToRangeFilter(
-        field_name="created_at",
-        label="Between",
-        widget=django_filters.widgets.RangeWidget(attrs={"type": "date"}),
+        field_name="created_at", label="Between", widget=django_filters.widgets.RangeWidget
     )
 
     class Meta:

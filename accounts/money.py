@@ -3,7 +3,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 
 @cache
@@ -34,3 +34,9 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
 def format_money(amount: Decimal, currency: str) -> str:
     """The amount as the API and exports show it: a plain string with the currency's decimals."""
     return str(round_money(amount, currency))
+
+
+def display_money(amount: Decimal, currency: str) -> str:
+    """The amount as pages and documents show it: '$1,234.50', '-$3.00', '¥1,200', rounded to
+    the currency's minor unit first. Exports and the API use format_money instead."""
+    return format_currency(round_money(amount, currency), currency, locale="en_US")

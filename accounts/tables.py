@@ -5,6 +5,7 @@ import json
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from .columns import BooleanColumn, CountColumn, DateTimeColumn
 from .models import Account, AuditEvent, Membership
 
 
@@ -15,9 +16,9 @@ class AccountTable(tables.Table):
     organization = tables.Column(verbose_name="Organization / team")
     currency = tables.Column()
     business_model = tables.Column(verbose_name="Business model")
-    tenant_count = tables.Column(verbose_name="Tenants", attrs={"td": {"class": "text-end"}})
-    is_active = tables.BooleanColumn(verbose_name="Active")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    tenant_count = CountColumn(verbose_name="Tenants")
+    is_active = BooleanColumn(verbose_name="Active")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d")
 
     class Meta:
         model = Account
@@ -40,7 +41,7 @@ class MembershipTable(tables.Table):
     username = tables.Column(accessor="user__username", verbose_name="User")
     email = tables.Column(accessor="user__email", verbose_name="E-mail")
     role = tables.Column()
-    created_at = tables.DateTimeColumn(verbose_name="Member since", format="Y-m-d")
+    created_at = DateTimeColumn(verbose_name="Member since", format="Y-m-d")
 
     class Meta:
         model = Membership
@@ -68,9 +69,7 @@ def _collapsed(value: dict | None) -> str:
 
 
 class AuditEventTable(tables.Table):
-    created_at = tables.DateTimeColumn(
-        verbose_name="When (UTC)", format="Y-m-d H:i:s", attrs={"td": {"class": "text-nowrap"}}
-    )
+    created_at = DateTimeColumn(verbose_name="When (UTC)", format="Y-m-d H:i:s")
     actor_label = tables.Column(verbose_name="Who")
     actor_type = tables.Column(verbose_name="Via")
     account = tables.Column(accessor="account__name", verbose_name="Account", orderable=False)

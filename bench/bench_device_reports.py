@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from accounts.models import Account, AccountKind
 from metering.models import UsageReport, UsageReportMonth
 from metering.months import Month
-from metering.services import usage_reports_generate
+from metering.services.reports import usage_reports_generate
 
 from .harness import Context, Result, best_of, current_rss_mb, sql, timer, vacuum_analyze
 

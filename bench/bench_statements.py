@@ -702,8 +702,9 @@ def machine_usage_csv(ctx: Context, month: Any) -> Result:
 def statement_pdf(ctx: Context, month: Any) -> Result:
     from weasyprint import HTML
 
+    from accounts.money import display_money
     from statements import exports, selectors
-    from statements.formatting import format_duration, format_money
+    from statements.formatting import format_duration
     from statements.models import Statement
 
     count = ctx.scale(2_000, 300)
@@ -720,8 +721,8 @@ def statement_pdf(ctx: Context, month: Any) -> Result:
             line.pool,
             line.machine_type,
             line.license_type,
-            format_money(line.cost, "USD"),
-            format_money(line.license_cost, "USD"),
+            display_money(line.cost, "USD"),
+            display_money(line.license_cost, "USD"),
         ]
         for line in selectors.statement_lines(statement)
     ]

@@ -44,8 +44,8 @@ def months_ago(now: datetime, count: int) -> datetime:
 
 
 @transaction.atomic
-def seed(stdout: object = None) -> None:
-    now = timezone.now()
+def seed(stdout: object = None, now: datetime | None = None) -> None:
+    now = now or timezone.now()
     for name, (rate, regions) in MACHINE_TYPES.items():
         if not MachineType.objects.filter(name=name).exists():
             machine_type_create(actor=None, name=name, hourly_rate=rate, region_rates=regions)

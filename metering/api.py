@@ -11,7 +11,7 @@ from accounts.api_errors import ERR_BODY_TOO_LARGE
 from accounts.parsers import LargeJSONParser
 from accounts.permissions import CanIngest
 
-from .services import MAX_BATCH, events_ingest
+from .services.ingest import MAX_BATCH, events_ingest
 
 ERR_BODY = "Send a JSON object with an 'events' list."
 ERR_TOO_MANY = f"At most {MAX_BATCH} events per request."

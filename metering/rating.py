@@ -84,7 +84,7 @@ def charges_rate(
 
     `cutoffs` maps a license id to its first month still open for billing: a part in an earlier
     month is billed in `current_period` as an adjustment. `upto` must be a committed watermark
-    (metering.services.committed_watermark(), taken before the transaction began).
+    (metering.services.ingest.committed_watermark(), taken before the transaction began).
     """
     cursor = rating_lock()
     now = now or timezone.now()

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from accounts.jobs import run_job
 
-from .services import usage_rollup
+from .services.rollups import usage_rollup
 
 ROLLUP_JOB = "rollup_device_usage"
 

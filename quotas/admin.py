@@ -17,8 +17,9 @@ from django.utils import timezone
 from accounts.admin import ReadOnlyAdmin
 from accounts.jobs import run_job
 
-from . import services
 from .models import QuotaLedgerEntry, ServicePackage, UpdateCampaign
+from .services.campaigns import campaign_finish
+from .services.packages import package_create, package_renew, validate_new_package
 from .tasks import EXPIRY_JOB, REPORT_JOB, expire_packages_work, generate_reports_work
 
 
@@ -43,7 +44,7 @@ class PackageAddForm(forms.ModelForm):
         data = super().clean()
         if data.get("account") is not None and data.get("tokens"):
             try:
-                services.validate_new_package(
+                validate_new_package(
                     account=data["account"], tokens=data["tokens"], now=timezone.now()
                 )
             except ValidationError as exc:
@@ -100,7 +101,7 @@ class ServicePackageAdmin(admin.ModelAdmin):
     ) -> None:
         if change:
             return
-        created = services.package_create(
+        created = package_create(
             actor=request.user, account=obj.account, tokens=obj.tokens, starts_at=obj.starts_at
         )
         obj.pk = created.pk
@@ -135,7 +136,7 @@ class ServicePackageAdmin(admin.ModelAdmin):
         form = RenewForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                renewal = services.package_renew(
+                renewal = package_renew(
                     actor=request.user, package=package, tokens=form.cleaned_data["tokens"]
                 )
             except ValidationError as exc:
@@ -201,7 +202,7 @@ class UpdateCampaignAdmin(admin.ModelAdmin):
     @admin.action(description="Finish the selected campaigns (release unused tokens)")
     def finish(self, request: HttpRequest, queryset: QuerySet[UpdateCampaign]) -> None:
         for campaign in queryset.order_by("pk"):
-            services.campaign_finish(actor=request.user, campaign=campaign)
+            campaign_finish(actor=request.user, campaign=campaign)
         self.message_user(request, f"{queryset.count()} campaigns finished or already ended.")
 
 

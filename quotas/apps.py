@@ -9,8 +9,8 @@ class QuotasConfig(AppConfig):
         # Ingest (metering) cannot import this app: tell it who owns each update campaign and
         # how many updates each may still record, so updates for unknown, finished or
         # used-up campaigns are rejected.
-        from metering.services import register_campaign_resolver
+        from metering.services.ingest import register_campaign_resolver
 
-        from .services import campaign_allowances, campaign_owners
+        from .services.campaigns import campaign_allowances, campaign_owners
 
         register_campaign_resolver(campaign_owners, campaign_allowances)

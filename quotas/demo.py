@@ -1,18 +1,22 @@
 """Demo world for device-management billing, on top of the accounts demo: the Globex aggregator
 and its four tenants with thousands of devices, six months of connections and API calls (and
-the current month so far), a renewed service package close to its expiry warning, monthly
-update campaigns with reservations, updates and releases, a stand-alone account whose package
-expired during a campaign, and the generated reports of every past month.
+the current month so far), a renewed service package close to its expiry warning, update
+campaigns a month apart with reservations, updates and releases (the latest still running), a
+stand-alone account whose package expired during a campaign, and the generated reports of every
+past month.
 
-Everything is derived from month boundaries, the start of today and fixed seeds, so running it
-again the same day adds nothing (events are duplicates), and on a later day only the usage of
-the days that have passed since.
+Everything is derived from month boundaries, the start of the seeding day and fixed seeds, so
+running it again the same day adds nothing (events are duplicates), and on a later day only the
+usage of the days that have passed since. Nothing waits for a day of the month: seeded on the
+1st, the package and the campaigns look as they do seeded on the 15th; only the current month
+has no usage yet.
 """
 
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from django.db import transaction
@@ -22,19 +26,20 @@ from accounts.models import Account
 from accounts.scoping import SYSTEM
 from accounts.services import account_update
 from metering.months import Month, add_months
-from metering.services import MAX_BATCH, events_ingest, usage_rollup
+from metering.services.ingest import MAX_BATCH, events_ingest
+from metering.services.rollups import usage_rollup
 
 from .models import CampaignStatus, ServicePackage, UpdateCampaign
-from .services import (
-    campaign_finish,
-    campaign_start,
-    package_create,
-    package_renew,
-    packages_expire,
-    usage_reports_run,
-)
+from .services.campaigns import campaign_finish, campaign_start
+from .services.packages import package_create, package_renew, packages_expire
+from .services.reports import usage_reports_run
 
 HISTORY_MONTHS = 6  # full months of usage before the current one
+# The latest campaign started at 09:00 UTC four days before the seeding day, each earlier one a
+# month before the next. Counted back from the seeding day rather than from a day of the month,
+# so on any day the latest has run equally long and has updates (seeded on the 1st, it began
+# last month).
+LATEST_CAMPAIGN_STARTED = timedelta(days=-4, hours=9)
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,8 @@ API_EVENTS = (
     ("integration", "/v2/notification/callback", 2),
 )
 
-# Campaigns: (months before the current one, tenant slug, name, devices, share updated).
+# Campaigns: (months before the latest, tenant slug, name, devices, share updated; the
+# latest, still running, has updated part of the 35% it plans).
 CAMPAIGNS = (
     (6, "globex-metro", "Metro bus gateways 3.1.0", 520, 0.94),
     (5, "globex-lumen", "Streetlight controller 2.4.2", 760, 0.97),
@@ -140,15 +146,15 @@ def _calls(account: Account, fleet: DemoFleet, month: Month, now: datetime) -> I
         day += timedelta(days=1)
 
 
-def _ingest(events: Iterator[dict[str, Any]]) -> int:
+def _ingest(events: Iterator[dict[str, Any]], now: datetime) -> int:
     accepted, batch = 0, []
     for event in events:
         batch.append(event)
         if len(batch) == MAX_BATCH:
-            accepted += events_ingest(actor=SYSTEM, events=batch).accepted
+            accepted += events_ingest(actor=SYSTEM, events=batch, now=now).accepted
             batch = []
     if batch:
-        accepted += events_ingest(actor=SYSTEM, events=batch).accepted
+        accepted += events_ingest(actor=SYSTEM, events=batch, now=now).accepted
     return accepted
 
 
@@ -177,27 +183,30 @@ def _packages(globex: Account, now: datetime) -> None:
     )
 
 
-def _campaigns(accounts: dict[str, Account], now: datetime) -> int:
-    """Each month a tenant updates a share of its fleet: the campaign reserves a token per
-    device, the updates spend them, and finishing releases the rest. The current month's
-    campaign is still running."""
-    current = Month.of(now)
+def _campaigns(accounts: dict[str, Account], today: datetime, now: datetime) -> int:
+    """Every month a tenant updates a share of its fleet: the campaign reserves a token per
+    device, the updates spend them, and finishing releases the rest. The latest campaign is
+    still running. A campaign seeded on an earlier day keeps its start."""
+    latest = today + LATEST_CAMPAIGN_STARTED
     fleets = {f.slug: f for f in FLEETS}
     updates = 0
-    for months_ago, slug, name, devices, share in CAMPAIGNS:
-        month = current.shift(-months_ago)
+    for months_before, slug, name, devices, share in CAMPAIGNS:
         account = accounts[slug]
-        started = min(month.start + timedelta(days=2, hours=9), now - timedelta(hours=2))
         campaign = UpdateCampaign.objects.filter(account=account, name=name).first()
         if campaign is None:
             campaign = campaign_start(
-                actor=SYSTEM, account=account, name=name, devices=devices, now=started
+                actor=SYSTEM,
+                account=account,
+                name=name,
+                devices=devices,
+                now=add_months(latest, -months_before),
             )
+        started = campaign.started_at
         done = int(devices * (share or 0.35))
         events = []
         for n in range(done):
             moment = started + timedelta(minutes=5 + int(_unit(name, n) * 7 * 24 * 60))
-            if moment < now:
+            if moment < today:
                 events.append(
                     {
                         "event_id": f"update-{campaign.uuid}-{n}",
@@ -209,9 +218,9 @@ def _campaigns(accounts: dict[str, Account], now: datetime) -> int:
                         "timestamp": _iso(moment),
                     }
                 )
-        updates += _ingest(iter(events))
+        updates += _ingest(iter(events), now)
         finished = started + timedelta(days=9)
-        if months_ago and campaign.status == CampaignStatus.RUNNING and finished < now:
+        if months_before and campaign.status == CampaignStatus.RUNNING and finished < today:
             campaign_finish(actor=SYSTEM, campaign=campaign, now=finished)
     return updates
 
@@ -233,31 +242,36 @@ def _expired_standalone(contoso: Account, now: datetime) -> None:
     packages_expire(actor=SYSTEM, now=now)
 
 
-def seed(stdout: Any = None) -> None:
-    # Usage up to the start of today (UTC): running it again the same day adds nothing.
-    now = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+def seed(stdout: Any = None, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    # Usage up to the start of the seeding day (UTC): running it again that day adds nothing.
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     accounts = {a.slug: a for a in Account.objects.filter(slug__in=[f.slug for f in FLEETS])}
     if len(accounts) != len(FLEETS):
         return
     write = stdout.write if stdout is not None else (lambda text: None)
     with transaction.atomic():
-        _backdate(accounts.values(), add_months(now, -24))
-        _packages(accounts["globex"], now)
+        _backdate(accounts.values(), add_months(today, -24))
+        _packages(accounts["globex"], today)
         contoso = Account.objects.filter(slug="contoso").first()
         if contoso is not None:
-            _backdate([contoso], add_months(now, -24))
-            _expired_standalone(contoso, now)
-    months = Month.of(now).shift(-HISTORY_MONTHS).until(Month.of(now))
-    accepted = 0
-    for fleet in FLEETS:
-        account = accounts[fleet.slug]
-        for index, month in enumerate(months):
-            growth = index / HISTORY_MONTHS
-            accepted += _ingest(_connections(account, fleet, month, growth, now))
-            accepted += _ingest(_calls(account, fleet, month, now))
-    updates = _campaigns(accounts, now)
+            _backdate([contoso], add_months(today, -24))
+            _expired_standalone(contoso, today)
+    months = Month.of(today).shift(-HISTORY_MONTHS).until(Month.of(today))
+    # One stream in full batches: a fleet's month of API calls is a few hundred events, and
+    # each batch costs a transaction with its locks however small it is.
+    usage = chain.from_iterable(
+        chain(
+            _connections(accounts[fleet.slug], fleet, month, index / HISTORY_MONTHS, today),
+            _calls(accounts[fleet.slug], fleet, month, today),
+        )
+        for fleet in FLEETS
+        for index, month in enumerate(months)
+    )
+    accepted = _ingest(usage, now)
+    updates = _campaigns(accounts, today, now)
     rolled = usage_rollup()
-    reports = usage_reports_run()
+    reports = usage_reports_run(now=now)
     write(
         f"  {accepted + updates} new usage events ({updates} firmware updates), "
         f"{rolled['events']} rolled up; reports generated for "

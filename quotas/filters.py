@@ -9,7 +9,7 @@ from accounts.filters import StyledFilterSet, style_form
 from metering.models import DeviceMonth, UsageReport
 
 from .models import LedgerEventType, QuotaLedgerEntry
-from .selectors import MonthChoice
+from .selectors.months import MonthChoice
 
 
 def month_options(choice: MonthChoice) -> list[tuple[str, str]]:

@@ -1,46 +1,18 @@
 """Tables for the billing pages."""
 
-from datetime import datetime
-
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from accounts.columns import CountColumn, DateTimeColumn, NumberColumn
+from accounts.formats import format_count
 from accounts.models import BusinessModel
-from metering.exports import iso_utc
 from metering.models import DeviceMonth
 
 from .models import QuotaLedgerEntry
 
-NUMBER = {"th": {"class": "text-end"}, "td": {"class": "text-end font-monospace"}}
-
-
-class UtcDateTimeColumn(tables.DateTimeColumn):
-    """Shown as 2026-04-03 10:15; downloaded as ISO 8601 UTC (2026-04-03T10:15:00Z)."""
-
-    def __init__(self, **kwargs: object) -> None:
-        kwargs.setdefault("format", "Y-m-d H:i")
-        super().__init__(**kwargs)
-
-    def value(self, value: datetime | None) -> str:
-        return iso_utc(value) if value else ""
-
-
-class CountColumn(tables.Column):
-    """A whole number, right-aligned with thousands separators; downloaded as a plain number."""
-
-    def __init__(self, **kwargs: object) -> None:
-        kwargs.setdefault("attrs", NUMBER)
-        super().__init__(**kwargs)
-
-    def render(self, value: int) -> str:
-        return f"{value:,d}"
-
-    def value(self, value: int) -> int:
-        return value
-
 
 class LedgerTable(tables.Table):
-    occurred_at = UtcDateTimeColumn(verbose_name="When (UTC)")
+    occurred_at = DateTimeColumn(verbose_name="When (UTC)")
     event_type = tables.Column(verbose_name="Event type")
     campaign = tables.Column(
         accessor="campaign__name", verbose_name="Campaign", order_by="campaign__name"
@@ -48,7 +20,7 @@ class LedgerTable(tables.Table):
     campaign_account = tables.Column(
         accessor="campaign__account__name", verbose_name="Account", orderable=False
     )
-    tokens = tables.Column(verbose_name="Effect on quota", attrs=NUMBER)
+    tokens = NumberColumn(verbose_name="Effect on quota")
     remaining_after = CountColumn(verbose_name="Remaining after")
     note = tables.Column(verbose_name="Detail", orderable=False)
 
@@ -78,7 +50,7 @@ class LedgerTable(tables.Table):
         return record.get_event_type_display()
 
     def render_tokens(self, value: int) -> str:
-        return f"{value:+,d}" if value else "0"
+        return ("+" if value > 0 else "") + format_count(value)
 
     def value_tokens(self, value: int) -> int:
         return value
@@ -143,8 +115,8 @@ class ActiveDeviceTable(tables.Table):
     account = tables.Column(accessor="account__name", verbose_name="Account")
     device_id = tables.Column(verbose_name="Device ID")
     endpoint_name = tables.Column(verbose_name="Endpoint name")
-    first_seen_at = UtcDateTimeColumn(verbose_name="First connection (UTC)")
-    last_seen_at = UtcDateTimeColumn(verbose_name="Last connection (UTC)")
+    first_seen_at = DateTimeColumn(verbose_name="First connection (UTC)")
+    last_seen_at = DateTimeColumn(verbose_name="Last connection (UTC)")
     connections = CountColumn(verbose_name="Connections")
 
     class Meta:

@@ -5,7 +5,8 @@ from celery import shared_task
 from accounts.jobs import run_job
 from accounts.models import JobRun
 
-from .services import packages_expire, usage_reports_run
+from .services.packages import packages_expire
+from .services.reports import usage_reports_run
 
 REPORT_JOB = "generate_usage_reports"
 EXPIRY_JOB = "expire_service_packages"

@@ -27,17 +27,13 @@ from metering.selectors import active_devices
 
 from .exports import report_file_response
 from .filters import TREE, ActiveDeviceFilter, LedgerFilter, MonthForm, UsageReportFilter
-from .selectors import (
+from .selectors.months import PeriodState, month_choice, report_period
+from .selectors.packages import ledger_in, package_holder, remaining_tokens
+from .selectors.reports import (
     BillingOverview,
-    PeriodState,
     ReportUnavailable,
     available_report,
     billing_overview,
-    ledger_in,
-    month_choice,
-    package_holder,
-    remaining_tokens,
-    report_period,
     tenant_in_view,
     usage_rows,
 )

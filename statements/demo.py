@@ -16,7 +16,7 @@ from licenses.demo import HISTORY_MONTHS, LICENSES, months_ago
 from licenses.models import License, LicenseStatus
 from metering.models import UsageEvent
 from metering.months import Month
-from metering.services import MAX_BATCH, events_ingest
+from metering.services.ingest import MAX_BATCH, events_ingest
 
 from .models import Credit
 from .services.close import statements_close
@@ -144,30 +144,32 @@ def _ingest(events: list[dict[str, Any]], now: datetime) -> int:
 def _credits(
     license: License, profile: dict[str, Any], first: date, now: datetime, index: int
 ) -> None:
-    """A top-up early each month (sometimes a double one), invoiced a few days before."""
+    """A top-up early each month (sometimes a double one), invoiced a few days before. The
+    current month's comes at the seeding moment when that is earlier than its day (seeding on
+    the 1st), so every month has its credit whatever the day."""
     period, month = first, 0
     while period <= Month.of(now).first_day:
         rng = random.Random(f"credit-{license.name}-{period}")
-        credited_at = datetime(period.year, period.month, 1, tzinfo=now.tzinfo) + timedelta(
+        early = datetime(period.year, period.month, 1, tzinfo=now.tzinfo) + timedelta(
             days=rng.randrange(1, 5), hours=rng.randrange(8, 17)
         )
-        if credited_at <= now:
-            invoice = f"INV-{period:%Y}-{100 * month + index + 1:05d}"
-            amount = profile["credit"] if rng.random() > 0.25 else str(2 * float(profile["credit"]))
-            credit_add(
-                actor=None,
-                license=license,
-                amount=amount,
-                credited_at=credited_at,
-                invoice_number=invoice,
-                invoice_date=(credited_at - timedelta(days=rng.randrange(3, 12))).date(),
-                now=now,
-            )
+        credited_at = min(early, now)
+        invoice = f"INV-{period:%Y}-{100 * month + index + 1:05d}"
+        amount = profile["credit"] if rng.random() > 0.25 else str(2 * float(profile["credit"]))
+        credit_add(
+            actor=None,
+            license=license,
+            amount=amount,
+            credited_at=credited_at,
+            invoice_number=invoice,
+            invoice_date=(credited_at - timedelta(days=rng.randrange(3, 12))).date(),
+            now=now,
+        )
         period, month = Month.of(period).next().first_day, month + 1
 
 
-def seed(stdout: Any = None) -> None:
-    now = timezone.now()
+def seed(stdout: Any = None, now: datetime | None = None) -> None:
+    now = now or timezone.now()
     licenses = [
         license
         for license in License.objects.filter(name__in=[name for _, name in LICENSES])

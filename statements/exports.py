@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from accounts.exports import csv_lines
 from accounts.money import minor_unit, round_money
-from metering.exports import iso_utc
 from metering.months import Month
 
 from .models import Statement
@@ -103,38 +102,52 @@ def machine_usage_csv(statement: Statement) -> Iterator[bytes]:
     yield bytes(buffer)
 
 
+SUMMARY_CSV_HEADER = [
+    "section",
+    "name",
+    "hours",
+    "lines",
+    "amount",
+    "invoice_date",
+    "credited_at",
+]
+
+
 def summary_csv(statement: Statement) -> Iterator[str]:
-    """The summary and the sections as one CSV: a `section` column says which is which."""
+    """The summary and the sections as one CSV: a `section` column says which is which, and
+    every other column means one thing in every row (empty where it does not apply). `name` is
+    the row's key in its section: the figure, license type, pool, usage month or invoice
+    number."""
     currency = statement.currency
 
-    def money(amount: Decimal) -> str:
-        return str(round_money(amount, currency))
+    def money(amount: Decimal) -> Decimal:
+        return round_money(amount, currency)
+
+    def figure(name: str, amount: Decimal) -> list[object]:
+        return ["summary", name, None, None, money(amount), None, None]
+
+    def share(section: str, key: str, hours: Decimal, lines: int, amount: Decimal) -> list:
+        return [section, key, hours, lines, money(amount), None, None]
 
     sections = statement_sections(statement)
     rows: list[list[object]] = [
-        ["summary", "starting_balance", "", "", money(statement.starting_balance)],
-        ["summary", "total_credits", "", "", money(statement.total_credits)],
-        ["summary", "license_charges", "", "", money(statement.license_charges)],
-        ["summary", "machine_charges", "", "", money(statement.machine_charges)],
-        ["summary", "ending_balance", "", "", money(statement.ending_balance)],
+        figure("starting_balance", statement.starting_balance),
+        figure("total_credits", statement.total_credits),
+        figure("license_charges", statement.license_charges),
+        figure("machine_charges", statement.machine_charges),
+        figure("ending_balance", statement.ending_balance),
     ]
     rows += [
-        ["license_type", s.key, s.hours, s.lines, money(s.license_cost)]
+        share("license_type", s.key, s.hours, s.lines, s.license_cost)
         for s in sections.by_license_type
     ]
-    rows += [["pool", s.key, s.hours, s.lines, money(s.total)] for s in sections.by_pool]
-    rows += [["adjustment", s.key, s.hours, s.lines, money(s.total)] for s in sections.adjustments]
+    rows += [share("pool", s.key, s.hours, s.lines, s.total) for s in sections.by_pool]
+    rows += [share("adjustment", s.key, s.hours, s.lines, s.total) for s in sections.adjustments]
     rows += [
-        [
-            "credit",
-            c.invoice_number,
-            c.invoice_date.isoformat(),
-            iso_utc(c.credited_at),
-            money(c.amount),
-        ]
+        ["credit", c.invoice_number, None, None, money(c.amount), c.invoice_date, c.credited_at]
         for c in statement_credits(statement)
     ]
-    return csv_lines(["section", "name", "hours_or_date", "lines_or_credited_at", "amount"], rows)
+    return csv_lines(SUMMARY_CSV_HEADER, rows)
 
 
 # -- HTML and PDF -------------------------------------------------------------------------------

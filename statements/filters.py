@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.filters import StyledFilterSet
+from accounts.filters import MonthInput, StyledFilterSet
 from licenses.models import License
 from metering.months import Month
 
@@ -25,9 +25,9 @@ PRESETS = {
 
 
 class MonthField(forms.CharField):
-    """A YYYY-MM month (a month picker in browsers that have one)."""
+    """A YYYY-MM month."""
 
-    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+    widget = MonthInput
 
     def to_python(self, value: Any) -> date | None:
         value = super().to_python(value)
@@ -94,9 +94,7 @@ class BalanceFilter(StyledFilterSet):
 class TransactionFilter(StyledFilterSet):
     license = LicenseFilter()
     credited = django_filters.DateFromToRangeFilter(
-        field_name="credited_at",
-        label="Credited between",
-        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        field_name="credited_at", label="Credited between"
     )
     preset = django_filters.ChoiceFilter(
         label="Or the",

@@ -1,16 +1,7 @@
-"""How amounts, durations and hours read on pages and in documents."""
+"""How durations and hours read on pages and in documents (amounts: accounts.money)."""
 
 from datetime import timedelta
 from decimal import Decimal
-
-from babel.numbers import format_currency
-
-from accounts.money import round_money
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    """'$1,234.50', '-$3.00', '¥1,200': rounded to the currency's minor unit first."""
-    return format_currency(round_money(amount, currency), currency, locale="en_US")
 
 
 def format_duration(duration: timedelta) -> str:

@@ -1,6 +1,6 @@
 """Tables of the statement panel, the balances page and the transactions page."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import django_tables2 as tables
@@ -9,12 +9,12 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from accounts.money import round_money
-from metering.exports import iso_utc
+from accounts.columns import DateColumn, DateTimeColumn, MoneyColumn, NumberColumn
+from accounts.money import display_money
 from metering.models import Charge
 from metering.months import Month
 
-from .formatting import format_duration, format_money
+from .formatting import format_duration
 from .models import Credit, Statement
 
 # Small inline icons (no icon font or outside asset needed).
@@ -28,36 +28,18 @@ ICON_TRANSACTIONS = mark_safe(
     'stroke="currentColor" stroke-width="1.4"><rect x="1.5" y="3.5" width="13" height="9" '
     'rx="1.5"/><path d="M1.5 6.5h13M4 10h3"/></svg>'
 )
-NUMBER = {"th": {"class": "text-end"}, "td": {"class": "text-end font-monospace-nums"}}
-
-
-class MoneyColumn(tables.Column):
-    """An amount in the row's currency, right-aligned; exported as a plain decimal."""
-
-    def __init__(self, *args: object, currency: str = "currency", **kwargs: object) -> None:
-        kwargs.setdefault("attrs", NUMBER)
-        super().__init__(*args, **kwargs)
-        self.currency_accessor = currency
-
-    def render(self, value: Decimal, record: object) -> str:
-        currency = tables.A(self.currency_accessor).resolve(record)
-        css = "text-danger" if value < 0 else ""
-        return format_html('<span class="{}">{}</span>', css, format_money(value, currency))
-
-    def value(self, value: Decimal, record: object) -> str:
-        return str(round_money(value, tables.A(self.currency_accessor).resolve(record)))
 
 
 class MachineUsageTable(tables.Table):
-    start = tables.DateTimeColumn(verbose_name="Start (UTC)", format="Y-m-d H:i:s")
-    duration = tables.Column(attrs=NUMBER)
+    start = DateTimeColumn(verbose_name="Start (UTC)", format="Y-m-d H:i:s")
+    duration = NumberColumn()
     machine_id = tables.Column(verbose_name="Machine id")
     region = tables.Column()
     pool = tables.Column()
     machine_type = tables.Column(verbose_name="Type")
     license_type = tables.Column(verbose_name="License type")
-    cost = tables.Column(attrs=NUMBER)
-    license_cost = tables.Column(verbose_name="License cost", attrs=NUMBER)
+    cost = NumberColumn()
+    license_cost = NumberColumn(verbose_name="License cost")
 
     class Meta:
         model = Charge
@@ -95,10 +77,10 @@ class MachineUsageTable(tables.Table):
         return format_duration(value)
 
     def render_cost(self, value: Decimal) -> str:
-        return format_money(value, self.currency)
+        return display_money(value, self.currency)
 
     def render_license_cost(self, value: Decimal) -> str:
-        return format_money(value, self.currency)
+        return display_money(value, self.currency)
 
 
 class BalanceTable(tables.Table):
@@ -182,9 +164,9 @@ class TransactionTable(tables.Table):
     license = tables.Column(accessor="license__name", verbose_name="License")
     account = tables.Column(accessor="account__name", verbose_name="Account")
     amount = MoneyColumn(verbose_name="Amount credited", currency="statement__currency")
-    credited_at = tables.DateTimeColumn(verbose_name="Credited (UTC)", format="Y-m-d H:i")
+    credited_at = DateTimeColumn(verbose_name="Credited (UTC)")
     invoice_number = tables.Column(verbose_name="Invoice number")
-    invoice_date = tables.DateColumn(verbose_name="Invoice date", format="Y-m-d")
+    invoice_date = DateColumn(verbose_name="Invoice date")
 
     class Meta:
         model = Credit
@@ -199,6 +181,3 @@ class TransactionTable(tables.Table):
         )
         order_by = ("-credited_at",)
         attrs = {"class": "table table-sm table-hover align-middle", "id": "transactions"}
-
-    def value_credited_at(self, value: datetime) -> str:
-        return iso_utc(value)

@@ -11,9 +11,9 @@ from accounts.permissions import CanIngest
 from accounts.roles import Capability, can
 from accounts.scoping import get_or_404
 
-from .. import services
 from ..models import CampaignStatus, UpdateCampaign
-from ..selectors import campaign_updates
+from ..selectors.campaigns import campaign_updates
+from ..services.campaigns import CampaignRefused, campaign_finish, campaign_start
 from .common import target_account
 
 ERR_MAY_NOT_RUN = "This key or role may not run update campaigns."
@@ -69,7 +69,7 @@ _REFUSAL = inline_serializer(
 )
 
 
-def _refused(exc: services.CampaignRefused) -> Response:
+def _refused(exc: CampaignRefused) -> Response:
     return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
 
 
@@ -103,13 +103,13 @@ class CampaignCreateView(APIView):
         if not can(request.user, Capability.INGEST, account):
             raise PermissionDenied(ERR_MAY_NOT_RUN)
         try:
-            campaign = services.campaign_start(
+            campaign = campaign_start(
                 actor=request.user,
                 account=account,
                 name=data.validated_data["name"],
                 devices=data.validated_data["devices"],
             )
-        except services.CampaignRefused as exc:
+        except CampaignRefused as exc:
             return _refused(exc)
         return _campaign_response(campaign, status.HTTP_201_CREATED)
 
@@ -130,7 +130,7 @@ class CampaignFinishView(APIView):
         )
         if not can(request.user, Capability.INGEST, campaign.account):
             raise PermissionDenied(ERR_MAY_NOT_RUN)
-        campaign = services.campaign_finish(actor=request.user, campaign=campaign)
+        campaign = campaign_finish(actor=request.user, campaign=campaign)
         if campaign.status == CampaignStatus.TERMINATED:
-            return _refused(services.CampaignRefused.terminated(campaign))
+            return _refused(CampaignRefused.terminated(campaign))
         return _campaign_response(campaign)

@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from accounts.permissions import CanRead, IsPlatformAdmin
 from accounts.scoping import account_or_404, get_or_404
 
-from .. import services
 from ..models import QuotaLedgerEntry, ServicePackage
-from ..selectors import ledger_in, packages_for, quota_summary
+from ..selectors.packages import ledger_in, packages_for, quota_summary
+from ..services.packages import package_create, package_renew
 from .common import ACCOUNT_PARAMETER, MONTH_PARAMETER, month_param, target_account
 
 
@@ -84,7 +84,7 @@ class ServicePackageListView(APIView):
         data = PackageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         account = account_or_404(request.user, data.validated_data["account"])
-        package = services.package_create(
+        package = package_create(
             actor=request.user,
             account=account,
             tokens=data.validated_data["tokens"],
@@ -107,7 +107,7 @@ class ServicePackageRenewView(APIView):
         package = get_or_404(ServicePackage.objects.all(), request.user, uuid=package_id)
         data = PackageRenewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        renewal = services.package_renew(
+        renewal = package_renew(
             actor=request.user, package=package, tokens=data.validated_data["tokens"]
         )
         return Response(ServicePackageSerializer(renewal).data, status=status.HTTP_201_CREATED)

@@ -18,7 +18,7 @@ from metering.models import UsageReport
 from metering.months import Month
 
 from ..exports import report_file_response
-from ..selectors import ReportedUsage, ReportUnavailable, available_report, billing_report
+from ..selectors.reports import ReportedUsage, ReportUnavailable, available_report, billing_report
 from .common import ACCOUNT_PARAMETER, MONTH_PARAMETER, month_param, target_account
 
 

@@ -11,10 +11,10 @@ from accounts.audit import record_change
 from accounts.models import Account
 from accounts.scoping import Actor
 from metering.selectors import firmware_updates_by_campaign
-from metering.services import CampaignAllowance
+from metering.services.ingest import CampaignAllowance
 
 from ..models import NAME_MAX, CampaignStatus, LedgerEventType, UpdateCampaign
-from ..selectors import package_holder, remaining_tokens
+from ..selectors.packages import package_holder, remaining_tokens
 from .ledger import active_package_lock, campaign_end, ledger_append, package_lock
 from .packages import package_expire_if_due
 

@@ -20,7 +20,7 @@ from ..models import (
     ServicePackage,
     UpdateCampaign,
 )
-from ..selectors import package_holder, remaining_tokens
+from ..selectors.packages import package_holder, remaining_tokens
 from .ledger import campaign_end, ledger_append, package_lock
 
 ERR_TENANT_PACKAGE = "{account} uses the service package of {holder}; create it for {holder}."

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from metering.months import Month, last_reportable_month
 from metering.selectors import generated_months
-from metering.services import first_usage_month, usage_reports_generate
+from metering.services.reports import first_usage_month, usage_reports_generate
 
 from ..models import ServicePackage
-from ..selectors import accounts_with_package_in, campaign_names
+from ..selectors.campaigns import campaign_names
+from ..selectors.packages import accounts_with_package_in
 
 
 @dataclass(frozen=True)

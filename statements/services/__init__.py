@@ -1,5 +1,2 @@
-"""Statement changes by stage (poll, close, credits); other apps' tests import statements_poll."""
-
-from .poll import statements_poll
-
-__all__ = ["statements_poll"]
+"""Statement changes by stage: poll.py, close.py, credits.py (runs.py: the statement runs they
+share; chart_cache.py: the hourly charts built after a poll)."""

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from metering.months import Month
 from metering.rating import RatingResult, charges_rate, rating_lock, rating_pending
-from metering.services import committed_watermark
+from metering.services.ingest import committed_watermark
 
 from ..models import Statement, StatementStatus
 from .chart_cache import statement_charts_queue

@@ -1,18 +1,12 @@
-"""Template filters for statements: money in its currency, durations and hours."""
+"""Template filters for statements: durations and hours (figures and amounts: `formats`)."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django import template
 
-from statements.formatting import format_duration, format_hours, format_money
+from statements.formatting import format_duration, format_hours
 
 register = template.Library()
-
-
-@register.filter
-def money(amount: Decimal, currency: str) -> str:
-    return format_money(amount, currency)
 
 
 @register.filter

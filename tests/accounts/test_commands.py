@@ -4,6 +4,7 @@ import io
 import re
 from datetime import timedelta
 
+import time_machine
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -15,6 +16,7 @@ from accounts.audit import first_broken_link
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Account, ApiKey, AuditEvent, JobRun, Membership
 from tests.base import BillingTestCase, html_tables, run_cli
+from tests.moments import FIRST_INSTANT_OF_A_MONTH
 
 KEY_LINE = re.compile(r"^bk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}\n$")
 
@@ -76,6 +78,10 @@ def row_counts() -> dict[str, int]:
     }
 
 
+# seed_demo dates the demo from the moment it runs: on a pinned clock the second run is on the
+# same day whenever the suite runs. The date rules are tested at several moments in
+# tests/quotas/test_demo.py and tests/statements/test_demo.py.
+@time_machine.travel(FIRST_INSTANT_OF_A_MONTH, tick=False)
 class SeedDemoTests(TestCase):
     def test_seeding_twice_changes_nothing(self) -> None:
         first = io.StringIO()

@@ -12,7 +12,8 @@ from django.test import TransactionTestCase
 
 from accounts.scoping import SYSTEM
 from metering.models import UsageEvent
-from metering.services import CONFLICT_DETAIL, IngestResult, bulk
+from metering.services import bulk
+from metering.services.ingest import CONFLICT_DETAIL, IngestResult
 from metering.validation import ERR_DURATION
 from tests.factories import AccountFactory, LicenseFactory
 

@@ -7,8 +7,9 @@ from accounts.models import ApiKeyRole
 from metering.models import DailyUsage, DeviceMonth, RollupCursor, UsageEvent
 from metering.months import Month
 from metering.selectors import active_devices, live_usage, transactions_in_window
-from metering.services import ERR_CAMPAIGN, usage_rollup
-from quotas.services import UPDATE_FINISHED, UPDATE_USED_UP, campaign_finish
+from metering.services.ingest import ERR_CAMPAIGN
+from metering.services.rollups import usage_rollup
+from quotas.services.campaigns import UPDATE_FINISHED, UPDATE_USED_UP, campaign_finish
 from tests.base import BillingTestCase
 from tests.quotas.factories import at, call, campaign, connection, ingest, package, update
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.api_errors import ERR_BODY_TOO_LARGE
 from accounts.models import ApiKeyRole
 from metering.models import UsageEvent
-from metering.services import CONFLICT_DETAIL, ERR_ACCOUNT_REQUIRED, ERR_LICENSE, MAX_BATCH
+from metering.services.ingest import CONFLICT_DETAIL, ERR_ACCOUNT_REQUIRED, ERR_LICENSE, MAX_BATCH
 from metering.validation import ERR_DURATION, ERR_FUTURE, ERR_REQUIRED, ERR_TIME, ERR_TYPE
 from tests.base import BillingTestCase
 from tests.factories import LicenseFactory

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.models import ApiKeyRole
 from metering.models import UnratedEvent, UsageEvent
 from metering.rating import REASON_UNKNOWN_LICENSE_TYPE, REASON_UNKNOWN_MACHINE_TYPE
-from metering.services import ERR_LICENSE
+from metering.services.ingest import ERR_LICENSE
 from metering.validation import (
     ERR_CONTROL,
     ERR_DURATION,
@@ -16,7 +16,7 @@ from metering.validation import (
     ERR_TIME,
     ERR_UUID,
 )
-from statements.services import statements_poll
+from statements.services.poll import statements_poll
 from tests.base import BillingTestCase
 from tests.factories import LicenseFactory
 from tests.statements.factories import at, catalog, session

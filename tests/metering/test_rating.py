@@ -16,7 +16,7 @@ from metering.rating import (
     REASON_UNKNOWN_LICENSE_TYPE,
     REASON_UNKNOWN_MACHINE_TYPE,
 )
-from statements.services import statements_poll
+from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
 from tests.statements.factories import at, catalog, ingest, ingest_and_poll, session
 

@@ -6,9 +6,11 @@ from typing import Any
 
 from accounts.models import Account
 from accounts.scoping import SYSTEM
-from metering.services import IngestResult, events_ingest, usage_rollup
+from metering.services.ingest import IngestResult, events_ingest
+from metering.services.rollups import usage_rollup
 from quotas.models import ServicePackage, UpdateCampaign
-from quotas.services import campaign_start, package_create
+from quotas.services.campaigns import campaign_start
+from quotas.services.packages import package_create
 
 
 def at(text: str) -> datetime:

@@ -1,12 +1,14 @@
 """Platform staff create and renew service packages in admin through the services, so the ledger
 and the audit log follow; the jobs can be run from there."""
 
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, JobRun
 from quotas.models import CampaignStatus, QuotaLedgerEntry, ServicePackage
-from quotas.services import campaign_start, package_create
+from quotas.services.campaigns import campaign_start
+from quotas.services.packages import package_create
 from quotas.tasks import EXPIRY_JOB, REPORT_JOB
 from tests.base import BillingTestCase
 from tests.factories import UserFactory
@@ -18,6 +20,8 @@ class PackageAdminTests(BillingTestCase):
         super().setUpTestData()
         cls.superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
 
+    # The package starts the day it is created; a year later it would expire at once.
+    @time_machine.travel("2026-06-01T09:00:00Z", tick=False)
     def test_staff_create_a_package_and_the_ledger_and_audit_follow(self) -> None:
         self.login(self.superuser)
         response = self.client.post(

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountKind, Role
 from metering.months import Month
-from quotas.services import campaign_finish, usage_reports_run
+from quotas.services.campaigns import campaign_finish
+from quotas.services.reports import usage_reports_run
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 
 from .factories import at, call, campaign, ingest, package, update

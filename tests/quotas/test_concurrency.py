@@ -12,10 +12,11 @@ from django.utils import timezone
 from accounts.models import Account, AccountKind
 from accounts.scoping import SYSTEM
 from metering.models import UsageEvent
-from metering.services import events_ingest
+from metering.services.ingest import events_ingest
 from quotas.models import QuotaLedgerEntry, UpdateCampaign
-from quotas.selectors import remaining_tokens
-from quotas.services import CampaignRefused, campaign_finish, campaign_start, package_create
+from quotas.selectors.packages import remaining_tokens
+from quotas.services.campaigns import CampaignRefused, campaign_finish, campaign_start
+from quotas.services.packages import package_create
 
 
 def race(*works: Callable[[], Any]) -> list[Any]:

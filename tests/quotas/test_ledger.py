@@ -11,8 +11,8 @@ from quotas.models import (
     QuotaLedgerEntry,
     ServicePackage,
 )
-from quotas.selectors import quota_summary, remaining_tokens, reserved_tokens
-from quotas.services import (
+from quotas.selectors.packages import quota_summary, remaining_tokens, reserved_tokens
+from quotas.services.campaigns import (
     REFUSED_EXPIRED,
     REFUSED_NO_PACKAGE,
     REFUSED_NOT_STARTED,
@@ -20,9 +20,8 @@ from quotas.services import (
     CampaignRefused,
     campaign_finish,
     campaign_start,
-    package_renew,
-    packages_expire,
 )
+from quotas.services.packages import package_renew, packages_expire
 from tests.base import BillingTestCase
 
 from .factories import at, campaign, ingest, package, update

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from metering.months import Month
-from quotas.selectors import (
+from quotas.selectors.months import (
     ERR_MONTH_NOT_SHOWN,
     ERR_REPORT_ABSENT,
     ERR_REPORT_BEFORE,
@@ -21,7 +21,7 @@ from quotas.selectors import (
     month_choice,
     report_period,
 )
-from quotas.services import usage_reports_run
+from quotas.services.reports import usage_reports_run
 from tests.factories import AccountFactory
 
 from .factories import at, package

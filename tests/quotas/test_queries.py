@@ -4,7 +4,7 @@ there are: campaign names, accounts and spent tokens are read with the rows, nev
 from django.urls import reverse
 
 from accounts.models import ApiKeyRole
-from quotas.services import campaign_finish
+from quotas.services.campaigns import campaign_finish
 from tests.base import BillingTestCase
 from tests.factories import AccountFactory
 

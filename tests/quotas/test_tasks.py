@@ -15,7 +15,7 @@ from metering.models import DeviceMonth, UsageReportMonth
 from metering.months import Month, last_reportable_month
 from metering.tasks import ROLLUP_JOB, rollup_device_usage
 from quotas.models import PackageStatus, ServicePackage
-from quotas.services import package_create
+from quotas.services.packages import package_create
 from quotas.tasks import EXPIRY_JOB, REPORT_JOB, expire_service_packages, generate_usage_reports
 
 from .factories import connection as connect

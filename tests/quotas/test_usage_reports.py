@@ -5,6 +5,7 @@ import gzip
 from datetime import date
 from io import StringIO
 
+import time_machine
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -14,8 +15,9 @@ from metering.exports import ACTIVE_DEVICES, FIRMWARE_UPDATES, report_download
 from metering.models import UsageReport, UsageReportMonth
 from metering.months import Month
 from metering.selectors import Usage, reports_in_tree, total_usage
-from quotas.services import months_due, usage_reports_run
+from quotas.services.reports import months_due, usage_reports_run
 from quotas.tasks import REPORT_JOB
+from tests.moments import LAST_SECOND_OF_A_MONTH
 
 from .factories import at, ingest
 from .factories import connection as connect
@@ -195,6 +197,9 @@ class JobTests(UsageReportWorld):
         self.assertEqual(months_due(date(2026, 6, 3)), [Month(2026, 5)])
         self.assertEqual(months_due(date(2026, 5, 5)), [])
 
+    # The command reads the clock to refuse the current month: November 2026 on the still
+    # clock, whatever day the suite runs.
+    @time_machine.travel(LAST_SECOND_OF_A_MONTH, tick=False)
     def test_command_for_one_month_and_its_refusals(self) -> None:
         out = StringIO()
         call_command("generate_usage_reports", "--period", "2026-04", stdout=out)
@@ -204,18 +209,23 @@ class JobTests(UsageReportWorld):
             "Generated the usage reports for 2026-04.\n"
             "The usage reports for 2026-04 already exist; nothing changed.\n",
         )
-        current = Month.of(date.today())
-        with self.assertRaisesMessage(CommandError, f"{current} is not over yet"):
-            call_command("generate_usage_reports", "--period", str(current))
+        with self.assertRaisesMessage(CommandError, "2026-11 is not over yet"):
+            call_command("generate_usage_reports", "--period", "2026-11")
         with self.assertRaisesMessage(CommandError, "Must be a month written YYYY-MM"):
             call_command("generate_usage_reports", "--period", "April")
         self.assertEqual(UsageReportMonth.objects.count(), 1)
 
+    # On 30 November 2026 the months due are those up to October (due on 4 November).
+    @time_machine.travel(LAST_SECOND_OF_A_MONTH, tick=False)
     def test_command_runs_the_job_and_records_it(self) -> None:
         out = StringIO()
         call_command("generate_usage_reports", stdout=out)
         run = JobRun.objects.get(name=REPORT_JOB)
         self.assertEqual(run.status, JobStatus.OK)
-        generated = UsageReportMonth.objects.count()
-        self.assertEqual(run.counts, {"months": generated})
-        self.assertTrue(out.getvalue().startswith("Generated usage reports for: 2026-01, 2026-02"))
+        self.assertEqual(run.counts, {"months": 10})
+        self.assertEqual(UsageReportMonth.objects.count(), 10)
+        self.assertEqual(
+            out.getvalue(),
+            "Generated usage reports for: 2026-01, 2026-02, 2026-03, 2026-04, 2026-05, 2026-06, "
+            "2026-07, 2026-08, 2026-09, 2026-10.\n",
+        )

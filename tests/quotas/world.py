@@ -3,7 +3,7 @@ service package and two tenants, an outsider without one, and a month (April 202
 with edges on both sides."""
 
 from accounts.models import Account, Role
-from quotas.services import campaign_finish
+from quotas.services.campaigns import campaign_finish
 from tests.base import BillingTestCase
 from tests.factories import AccountFactory, MembershipFactory, UserFactory
 

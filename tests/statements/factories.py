@@ -8,7 +8,7 @@ from typing import Any
 from accounts.scoping import SYSTEM
 from licenses.models import License
 from licenses.services import license_type_create, machine_type_create
-from metering.services import IngestResult, events_ingest
+from metering.services.ingest import IngestResult, events_ingest
 from statements.services.poll import PollResult, statements_poll
 
 

@@ -246,16 +246,16 @@ class DownloadTests(StatementWorld):
         self.assertEqual(
             rows,
             [
-                ["section", "name", "hours_or_date", "lines_or_credited_at", "amount"],
-                ["summary", "starting_balance", "", "", "47.00"],
-                ["summary", "total_credits", "", "", "0.00"],
-                ["summary", "license_charges", "", "", "1.25"],
-                ["summary", "machine_charges", "", "", "2.50"],
-                ["summary", "ending_balance", "", "", "43.25"],
-                ["license_type", "standard", "2.50", "3", "1.25"],
-                ["pool", "render", "1.50", "2", "2.25"],
-                ["pool", "sim", "1.00", "1", "1.50"],
-                ["adjustment", "2026-04", "1.00", "1", "1.50"],
+                ["section", "name", "hours", "lines", "amount", "invoice_date", "credited_at"],
+                ["summary", "starting_balance", "", "", "47.00", "", ""],
+                ["summary", "total_credits", "", "", "0.00", "", ""],
+                ["summary", "license_charges", "", "", "1.25", "", ""],
+                ["summary", "machine_charges", "", "", "2.50", "", ""],
+                ["summary", "ending_balance", "", "", "43.25", "", ""],
+                ["license_type", "standard", "2.50", "3", "1.25", "", ""],
+                ["pool", "render", "1.50", "2", "2.25", "", ""],
+                ["pool", "sim", "1.00", "1", "1.50", "", ""],
+                ["adjustment", "2026-04", "1.00", "1", "1.50", "", ""],
             ],
         )
 

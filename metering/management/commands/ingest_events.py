@@ -9,8 +9,8 @@ from tqdm import tqdm
 
 from accounts.scoping import SYSTEM
 from metering.readers import file_format
-from metering.services import MAX_BATCH, IngestResult
 from metering.services.bulk import WORKERS_MAX, BulkIngestError, events_file_ingest
+from metering.services.ingest import MAX_BATCH, IngestResult
 
 SHOWN_PROBLEMS = 20
 

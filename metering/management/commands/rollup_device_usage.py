@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.jobs import run_job
 from accounts.models import JobStatus
-from metering.services import usage_rollup
+from metering.services.rollups import usage_rollup
 from metering.tasks import ROLLUP_JOB
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.jobs import run_job
 from accounts.models import JobStatus
 from metering.months import Month
-from quotas.services import months_text, usage_report_generate, usage_reports_run
+from quotas.services.reports import months_text, usage_report_generate, usage_reports_run
 from quotas.tasks import REPORT_JOB
 
 
