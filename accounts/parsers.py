@@ -3,10 +3,13 @@
 import io
 from typing import Any
 
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.renderers import JSONRenderer
 
 from .api_errors import RequestBodyTooLarge
+
+ERR_JSON_TOO_DEEP = "JSON parse error - nested too deeply."
 
 
 class LargeJSONParser(BaseParser):
@@ -24,4 +27,8 @@ class LargeJSONParser(BaseParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise RequestBodyTooLarge(limit)
-        return JSONParser().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return JSONParser().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError as exc:
+            # JSONParser turns every other parse failure into a ParseError (a 400) already.
+            raise ParseError(ERR_JSON_TOO_DEEP) from exc

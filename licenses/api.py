@@ -4,6 +4,7 @@ licenses. Reading needs a read key; changing the catalog or adding licenses need
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -28,6 +29,9 @@ from .models import (
     MachineType,
 )
 
+# DRF's own message repeats the value sent, which may be a lone surrogate no answer can render.
+ERR_STATUS = "Must be one of: " + ", ".join(LicenseStatus.values) + "."
+
 
 def _in_force(rates: list, moment: datetime) -> object | None:
     started = [r for r in rates if r.effective_from <= moment]
@@ -46,6 +50,20 @@ class ReadOrAdmin(BasePermission):
 
 
 # -- Serializers ---------------------------------------------------------------------------------
+
+
+class RegionRatesField(serializers.DictField):
+    """Region name -> hourly rate. The names are checked first: DRF keys a rate's error by its
+    region's name, and a name that is not plain text (a lone surrogate) could not be rendered."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            for region in data:
+                try:
+                    services.clean_name(region, "region_rates")
+                except DjangoValidationError as exc:
+                    raise serializers.ValidationError(exc.message_dict["region_rates"]) from exc
+        return super().to_internal_value(data)
 
 
 class RateSerializer(serializers.Serializer):
@@ -91,7 +109,7 @@ class MachineTypeSerializer(serializers.Serializer):
     hourly_rate = serializers.DecimalField(
         max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
     )
-    region_rates = serializers.DictField(
+    region_rates = RegionRatesField(
         child=serializers.DecimalField(
             max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
         ),
@@ -132,7 +150,9 @@ class LicenseSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     account = serializers.UUIDField()
     name = serializers.CharField(max_length=200)
-    status = serializers.ChoiceField(choices=LicenseStatus.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=LicenseStatus.choices, required=False, error_messages={"invalid_choice": ERR_STATUS}
+    )
     created_at = serializers.DateTimeField(read_only=True)
 
     def to_representation(self, instance: License) -> dict[str, Any]:

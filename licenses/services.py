@@ -5,6 +5,7 @@ already priced (that usage keeps the rate it was priced with); the metering app,
 usage, tells this module how far pricing has got through `register_priced_usage_check`.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -38,6 +39,10 @@ NAME_MAX = 100
 LICENSE_NAME_MAX = 200
 
 ERR_NAME = "Must be a non-empty name of at most {max} characters."
+ERR_NAME_TEXT = (
+    "Must be plain text: no control characters (tabs, line breaks, NUL and the like) and no "
+    "lone surrogates such as \\ud800."
+)
 ERR_NAME_TAKEN = "A {kind} named {name!r} exists already."
 ERR_RATE = f"Must be a number of 0 or more with at most {RATE_PLACES} decimals."
 ERR_RATE_EXISTS = "A rate starting at that time exists already."
@@ -46,6 +51,11 @@ ERR_RATE_PRICED = (
     "a new rate may only start after it."
 )
 ERR_TIME = "Must be a timestamp with a time zone."
+
+# Control characters (NUL among them, which PostgreSQL text cannot hold) and lone surrogates
+# (JSON's "\ud800", which no UTF-8 text can hold); usage may not name them either
+# (metering.validation), so a catalog name with one could never price anything.
+_NOT_PLAIN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 # (machine_type, region, license_type, since) -> latest start of priced usage at or after since.
 PricedUsageCheck = Callable[..., datetime | None]
@@ -61,6 +71,8 @@ def register_priced_usage_check(check: PricedUsageCheck) -> None:
 def clean_name(value: Any, field: str = "name", max_length: int = NAME_MAX) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > max_length:
         raise ValidationError({field: [ERR_NAME.format(max=max_length)]})
+    if _NOT_PLAIN.search(value):
+        raise ValidationError({field: [ERR_NAME_TEXT]})
     return value.strip()
 
 
@@ -192,10 +204,12 @@ def machine_type_create(
         raise ValidationError({"name": [ERR_NAME_TAKEN.format(kind="machine type", name=name)]})
     regional = {}
     for region, region_rate in (region_rates or {}).items():
+        # The name first: a rate's message names its region, which must be fit to show.
+        region_name = clean_name(region, "region_rates")
         try:
-            regional[clean_name(region, "region_rates")] = clean_rate(region_rate, "region_rates")
+            regional[region_name] = clean_rate(region_rate, "region_rates")
         except ValidationError as exc:
-            raise ValidationError({"region_rates": [f"{region}: {ERR_RATE}"]}) from exc
+            raise ValidationError({"region_rates": [f"{region_name}: {ERR_RATE}"]}) from exc
     since = _clean_time(effective_from, EARLIEST)
     machine_type = MachineType.objects.create(name=name)
     record_change(actor=actor, instance=machine_type, old=None)

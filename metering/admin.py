@@ -20,7 +20,8 @@ class UsageEventAdmin(ReadOnlyAdmin):
 
 @admin.register(UnratedEvent)
 class UnratedEventAdmin(ReadOnlyAdmin):
-    """Usage that could not be priced yet; the next poll after the price exists prices it."""
+    """Usage that could not be priced yet or was set aside as implausible, with the reason;
+    every poll tries it again, so it is priced once its price exists or the limit allows it."""
 
     list_display = (
         "usage_event_id",

@@ -44,13 +44,22 @@ class EventsIngestView(APIView):
             f"The JSON body may be up to {settings.INGEST_MAX_BODY_SIZE:,} bytes "
             f"({settings.INGEST_MAX_BODY_SIZE / 2**20:g} MiB); a larger one is refused with 413. "
             "Re-sending an event is a duplicate and changes nothing; the same event_id with "
-            "other content is a conflict and the stored event stays."
+            "other content is a conflict and the stored event stays. Each event is checked on "
+            "its own and a refused one is listed in `rejected` with a message per field: "
+            "timestamps from 2000-01-01 to 5 minutes ahead, machine sessions that have ended and "
+            f"last at most {settings.MAX_SESSION_SECONDS:,} seconds (MAX_SESSION_SECONDS), "
+            "counts from 1 to 2,147,483,647, text without control characters or lone "
+            "surrogates. Fields an event type does not use are ignored."
         ),
         request=inline_serializer(
             "EventBatch", {"events": serializers.ListField(child=serializers.DictField())}
         ),
         responses={
             200: _RESULT,
+            400: OpenApiResponse(
+                description=f"{ERR_BODY} {ERR_TOO_MANY} Or a body that is not JSON, such as "
+                "one nested too deeply."
+            ),
             413: OpenApiResponse(
                 description=ERR_BODY_TOO_LARGE.format(limit=settings.INGEST_MAX_BODY_SIZE)
             ),

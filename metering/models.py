@@ -17,6 +17,8 @@ from .months import Month
 EVENT_ID_MAX = 100
 NAME_MAX = 100
 DEVICE_MAX = 200
+# An API call's count is a PostgreSQL integer.
+COUNT_MAX = 2**31 - 1
 
 
 class EventType(models.TextChoices):
@@ -341,7 +343,9 @@ class ChargeRollup(models.Model):
 
 class UnratedEvent(models.Model):
     """A machine session that could not be priced yet (unknown machine or license type, or no
-    rate in force at its start). It stays here, visible to staff, until a poll prices it."""
+    rate in force at its start), or that the rating set aside as implausible (no duration, one
+    over MAX_SESSION_SECONDS, a start before 2000, an end after the poll). It stays here,
+    visible to staff with its reason, and every poll tries it again until one prices it."""
 
     usage_event = models.OneToOneField(
         UsageEvent,

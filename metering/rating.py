@@ -8,13 +8,15 @@ is rounded half up to the currency's minor unit, one line at a time.
 Each call prices every session stored since the last call (up to a committed watermark) plus
 those still waiting for a price, in one transaction under the rating cursor's row lock, with
 set-based SQL: a handful of statements whatever the number of sessions.
-A session that cannot be priced is never dropped: it waits in UnratedEvent with the reason.
+A session that cannot be priced is never dropped: it waits in UnratedEvent with the reason. So
+does a session no ingest would accept (see _LINES_SQL): one bad row never stops the poll.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
@@ -24,6 +26,7 @@ from accounts.money import minor_unit
 from licenses.services import pools_ensure, regions_ensure
 
 from .models import Charge, RatingCursor, UnratedEvent
+from .validation import EARLIEST, FUTURE_TOLERANCE
 
 CURSOR = "machine_sessions"
 
@@ -32,6 +35,15 @@ REASON_UNKNOWN_MACHINE_TYPE = "Unknown machine type '{name}'"
 REASON_NO_MACHINE_RATE = "No machine rate for '{name}' in force at {at}"
 REASON_UNKNOWN_LICENSE_TYPE = "Unknown license type '{name}'"
 REASON_NO_LICENSE_RATE = "No license rate for '{name}' in force at {at}"
+REASON_NO_DURATION = "No duration"
+REASON_BAD_DURATION = (
+    "Implausible duration of {seconds} seconds: sessions of 0 to {max} seconds are priced"
+)
+REASON_BAD_START = (
+    "Implausible start {at}: sessions starting from 2000-01-01 to 5 minutes after the poll are "
+    "priced"
+)
+REASON_NOT_ENDED = "Not ended yet: it ends {at}, more than 5 minutes after the poll"
 
 
 @dataclass
@@ -129,6 +141,15 @@ def _currency_places() -> dict[str, int]:
 # join plus a range check on a handful of rows. Amounts: seconds x rate / 3600 computed exactly
 # (numeric with 20 decimals) then rounded half up (PostgreSQL's round() on numeric rounds halves
 # away from zero; amounts are never negative). A part without a rate gets no amount.
+#
+# A session outside what ingest accepts (metering.validation: no duration or one over
+# MAX_SESSION_SECONDS, a start before 2000 or after the poll, an end after the poll) gets an
+# `implausible` reason and one unpriced part, so it is set aside like a session without a
+# price. It may have been stored before a limit existed or written straight into the table:
+# its interval arithmetic could overflow, or open statements decades ahead, and fail every poll
+# for every tenant. Its end is computed only once its duration and start are known to be in
+# range (inside a CASE: the one construct whose order of evaluation PostgreSQL guarantees), and
+# only a plausible session is split into months.
 _LINES_SQL = """
 CREATE TEMPORARY TABLE rating_lines ON COMMIT DROP AS
 WITH machine_rates AS (
@@ -144,24 +165,45 @@ WITH machine_rates AS (
            ), 'infinity') AS valid_to
     FROM licenses_licenserate r
 ), sessions AS (
-    SELECT e.id, e.account_id, e.license_id, e.occurred_at AS starts_at,
-           e.occurred_at + e.duration_seconds * interval '1 second' AS ends_at,
+    SELECT e.id, e.account_id, e.license_id, e.occurred_at AS starts_at, e.duration_seconds,
            e.machine_id, e.machine_type, e.region, e.pool, e.license_type
     FROM metering_usageevent e
     WHERE e.id > %(after)s AND e.id <= %(upto)s AND e.type = 'machine_session'
     UNION ALL
-    SELECT e.id, e.account_id, e.license_id, e.occurred_at,
-           e.occurred_at + e.duration_seconds * interval '1 second',
+    SELECT e.id, e.account_id, e.license_id, e.occurred_at, e.duration_seconds,
            e.machine_id, e.machine_type, e.region, e.pool, e.license_type
     FROM metering_unratedevent u JOIN metering_usageevent e ON e.id = u.usage_event_id
-), bounded AS (
-    SELECT s.*, date_trunc('month', s.starts_at, 'UTC') AS first_month,
-           date_trunc('month', greatest(s.starts_at, s.ends_at - interval '1 microsecond'), 'UTC')
-               AS last_month
+), ended AS (
+    SELECT s.*, CASE WHEN s.duration_seconds BETWEEN 0 AND %(max_seconds)s
+                      AND s.starts_at BETWEEN %(earliest)s AND %(latest)s
+                     THEN s.starts_at + s.duration_seconds * interval '1 second' END AS ends_at
     FROM sessions s
+), checked AS (
+    SELECT e.*, CASE
+        WHEN e.duration_seconds IS NULL THEN %(no_duration)s
+        WHEN e.duration_seconds NOT BETWEEN 0 AND %(max_seconds)s
+            THEN replace(replace(%(bad_duration)s, '{seconds}', e.duration_seconds::text),
+                         '{max}', %(max_seconds)s::text)
+        WHEN e.ends_at IS NULL
+            THEN replace(%(bad_start)s, '{at}', coalesce(
+                to_char(e.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"'),
+                e.starts_at::text))
+        WHEN e.ends_at > %(latest)s
+            THEN replace(%(not_ended)s, '{at}',
+                to_char(e.ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"'))
+    END AS implausible
+    FROM ended e
+), bounded AS (
+    SELECT c.*,
+           CASE WHEN c.implausible IS NULL THEN date_trunc('month', c.starts_at, 'UTC')
+           END AS first_month,
+           CASE WHEN c.implausible IS NULL THEN date_trunc(
+               'month', greatest(c.starts_at, c.ends_at - interval '1 microsecond'), 'UTC')
+           END AS last_month
+    FROM checked c
 ), parts AS (
     SELECT b.*, b.first_month AS month, b.starts_at AS part_start, b.ends_at AS part_end
-    FROM bounded b WHERE b.first_month = b.last_month
+    FROM bounded b WHERE b.first_month = b.last_month OR b.implausible IS NOT NULL
     UNION ALL
     SELECT b.*, m, greatest(b.starts_at, m), least(b.ends_at, m + interval '1 month')
     FROM bounded b, generate_series(b.first_month, b.last_month, interval '1 month') m
@@ -190,6 +232,7 @@ WITH machine_rates AS (
          AND p.part_start >= lr.valid_from AND p.part_start < lr.valid_to
 )
 SELECT id AS usage_event_id, account_id, license_id, part_start = starts_at AS first_part,
+       implausible,
        CASE WHEN first_open IS NOT NULL AND period < first_open
             THEN %(current_period)s::date ELSE period END AS billed_period,
        period, part_start AS start, part_end - part_start AS duration,
@@ -202,11 +245,11 @@ ORDER BY license_id, billed_period, start
 """
 
 # Sessions with a part that cannot be priced (none of their parts is billed yet), with the
-# reason the earliest such part gives.
+# reason the earliest such part gives; an implausible session, with why it is implausible.
 _UNPRICED_SQL = """
 CREATE TEMPORARY TABLE rating_unpriced ON COMMIT DROP AS
 SELECT DISTINCT ON (usage_event_id) usage_event_id, account_id, license_id, region, pool,
-    concat_ws('; ',
+    coalesce(implausible, concat_ws('; ',
     CASE WHEN places IS NULL THEN %(unknown_license)s END,
     CASE WHEN NOT machine_type_known
              THEN replace(%(unknown_machine_type)s, '{name}', machine_type)
@@ -216,10 +259,10 @@ SELECT DISTINCT ON (usage_event_id) usage_event_id, account_id, license_id, regi
              THEN replace(%(unknown_license_type)s, '{name}', license_type)
          WHEN license_rate IS NULL
              THEN replace(replace(%(no_license_rate)s, '{at}', at), '{name}', license_type) END
-) AS reason
+)) AS reason
 FROM rating_lines,
      LATERAL (SELECT to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"Z"') AS at) t
-WHERE places IS NULL OR machine_rate IS NULL OR license_rate IS NULL
+WHERE implausible IS NOT NULL OR places IS NULL OR machine_rate IS NULL OR license_rate IS NULL
 ORDER BY usage_event_id, start
 """
 
@@ -289,6 +332,13 @@ def _rate(
         "no_machine_rate": REASON_NO_MACHINE_RATE,
         "unknown_license_type": REASON_UNKNOWN_LICENSE_TYPE,
         "no_license_rate": REASON_NO_LICENSE_RATE,
+        "max_seconds": settings.MAX_SESSION_SECONDS,
+        "earliest": EARLIEST,
+        "latest": now + FUTURE_TOLERANCE,
+        "no_duration": REASON_NO_DURATION,
+        "bad_duration": REASON_BAD_DURATION,
+        "bad_start": REASON_BAD_START,
+        "not_ended": REASON_NOT_ENDED,
     }
     result = RatingResult()
     regions: set[str] = set()

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import IO, Any
 
 INTEGER_FIELDS = ("duration_seconds", "count")
-_INTEGER = re.compile(r"^-?\d+$")
+# Up to 30 digits, far beyond any column: a longer number stays text (int() refuses thousands of
+# digits), and validation refuses it like any other number out of range.
+_INTEGER = re.compile(r"^-?\d{1,30}$")
+# Bytes that are not UTF-8 become lone surrogates, which validation refuses event by event,
+# rather than stopping the whole file.
+ENCODING_ERRORS = "surrogateescape"
+
+ERR_LINE_TOO_DEEP = "line {number}: nested too deeply."
+ERR_LINE_NUMBER_TOO_LONG = "line {number}: a number with more digits than can be read."
 
 
 class UnreadableLine(ValueError):
@@ -30,6 +38,11 @@ def read_jsonl(stream: IO[str], first_line: int = 1) -> Iterator[Any]:
             yield json.loads(line)
         except json.JSONDecodeError as exc:
             yield UnreadableLine(f"line {number}: {exc.msg}")
+        except ValueError:
+            # The one other thing json.loads refuses: an integer of thousands of digits.
+            yield UnreadableLine(ERR_LINE_NUMBER_TOO_LONG.format(number=number))
+        except RecursionError:
+            yield UnreadableLine(ERR_LINE_TOO_DEEP.format(number=number))
 
 
 def read_csv(stream: IO[str], header: list[str] | None = None) -> Iterator[dict[str, Any]]:

@@ -1,7 +1,10 @@
-"""Shape checks for incoming usage events, one plain function per event type.
+"""Shape and plausibility checks for incoming usage events, one plain function per event type.
 
 These run once per event on the ingest hot path (tens of thousands per second), so they are
 hand-written checks rather than DRF serializers; the messages are constants the tests assert.
+Every way in (the API, CSV and JSON Lines files) goes through `check_event`, and the rating
+prices only what these limits allow (`metering.rating` takes EARLIEST, FUTURE_TOLERANCE and
+MAX_SESSION_SECONDS from here).
 """
 
 import hashlib
@@ -9,11 +12,16 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from .models import DEVICE_MAX, EVENT_ID_MAX, NAME_MAX, ApiCallCategory, EventType
+from django.conf import settings
 
+from .models import COUNT_MAX, DEVICE_MAX, EVENT_ID_MAX, NAME_MAX, ApiCallCategory, EventType
+
+# Usage is dated from here on: nothing this site bills is older, and an earlier date is a sender's
+# clock or parser gone wrong.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 ERR_NOT_OBJECT = "Each event must be a JSON object."
@@ -23,8 +31,16 @@ ERR_CONTROL = "Must not contain control characters (tabs, line breaks and the li
 ERR_UUID = "Must be a UUID."
 ERR_TIME = "Must be an ISO 8601 timestamp with a time zone, e.g. 2026-05-01T12:00:00Z."
 ERR_FUTURE = "Must not be more than 5 minutes in the future."
-ERR_DURATION = "Must be an integer of 0 or more."
-ERR_COUNT = "Must be an integer of 1 or more."
+ERR_TOO_EARLY = "Must not be before 2000-01-01T00:00:00Z."
+ERR_DURATION = "Must be a whole number of seconds from 0 to {max} (the longest session accepted)."
+ERR_NOT_ENDED = (
+    "Send a session once it has ended: start plus duration_seconds is more than 5 minutes in the "
+    "future."
+)
+ERR_COUNT = f"Must be an integer from 1 to {COUNT_MAX}."
+ERR_UNICODE = (
+    "Must be valid Unicode text: no lone surrogate such as \\ud800 (in a file: only UTF-8)."
+)
 ERR_TYPE = "Must be one of: " + ", ".join(EventType.values) + "."
 ERR_CATEGORY = "Must be one of: " + ", ".join(ApiCallCategory.values) + "."
 
@@ -33,6 +49,9 @@ Errors = dict[str, list[str]]
 # C0 and C1 control characters: no name needs them, and without them the fingerprint's field
 # separator cannot occur inside a field.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Lone surrogates: JSON's "\ud800" escapes decode to them, and so do a file's bytes that are not
+# UTF-8 (files are read with surrogateescape); no UTF-8 text, so no database row, can hold one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Joins an event's values for its fingerprint (a control character, so never inside a value).
 FIELD_SEPARATOR = "\x1f"
 # The longest text UUID() accepts ("urn:uuid:{...}"); longer input is not parsed or cached.
@@ -74,6 +93,9 @@ class Checked:
         if _CONTROL.search(value):
             self.fail(field, ERR_CONTROL)
             return ""
+        if _SURROGATE.search(value):
+            self.fail(field, ERR_UNICODE)
+            return ""
         return value
 
     def uuid(self, field: str, *, required: bool = True) -> UUID | None:
@@ -82,51 +104,82 @@ class Checked:
             if required:
                 self.fail(field, ERR_REQUIRED)
             return None
-        text = value if value.__class__ is str else str(value)
-        parsed = _parse_uuid(text) if len(text) <= _UUID_TEXT_MAX else None
+        parsed = None
+        if value.__class__ is str and len(value) <= _UUID_TEXT_MAX:
+            parsed = _parse_uuid(value)
         if parsed is None:
             self.fail(field, ERR_UUID)
         return parsed
 
-    def timestamp(self, field: str, now: datetime) -> datetime | None:
+    def timestamp(self, field: str, latest: datetime) -> datetime | None:
+        """An aware timestamp from EARLIEST to `latest`, in UTC."""
         value = self.raw.get(field)
         if value is None or value == "":
             self.fail(field, ERR_REQUIRED)
             return None
         try:
-            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+            parsed = datetime.fromisoformat(value) if value.__class__ is str else None
         except ValueError:
             parsed = None
         if parsed is None or parsed.tzinfo is None:
             self.fail(field, ERR_TIME)
             return None
-        if parsed.tzinfo is not UTC:
-            parsed = parsed.astimezone(UTC)
-        if parsed > now + FUTURE_TOLERANCE:
+        # Compared before converting: at the ends of the calendar (year 1 or 9999 with an
+        # offset) the conversion to UTC itself overflows.
+        if parsed > latest:
             self.fail(field, ERR_FUTURE)
             return None
+        if parsed < EARLIEST:
+            self.fail(field, ERR_TOO_EARLY)
+            return None
+        if parsed.tzinfo is not UTC:
+            parsed = parsed.astimezone(UTC)
         return parsed
 
-    def integer(self, field: str, minimum: int, message: str) -> int | None:
+    def integer(self, field: str, minimum: int, maximum: int, message: str) -> int | None:
+        """An integer from `minimum` to `maximum`; `message` may name {max}."""
         value = self.raw.get(field)
+        # Exactly int: a bool is an int to Python but not a number to the sender.
+        if value.__class__ is int and minimum <= value <= maximum:
+            return value
         if value is None or value == "":
             self.fail(field, ERR_REQUIRED)
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(field, message)
-            return None
-        return value
+        self.fail(field, message.format(max=maximum))
+        return None
 
 
 # A validated event: the model's column values, keyed by field name.
 Fields = dict[str, Any]
 
 
-def _machine_session(c: Checked, now: datetime) -> Fields:
+class Bounds(NamedTuple):
+    """The limits a batch's events are checked against, worked out once per batch: reading a
+    Django setting costs about a microsecond, a tenth of checking an event."""
+
+    latest: datetime  # the latest timestamp accepted
+    max_session_seconds: int
+
+
+def bounds_at(now: datetime) -> Bounds:
+    return Bounds(now + FUTURE_TOLERANCE, settings.MAX_SESSION_SECONDS)
+
+
+def _machine_session(c: Checked, bounds: Bounds) -> Fields:
+    start = c.timestamp("start", bounds.latest)
+    seconds = c.integer("duration_seconds", 0, bounds.max_session_seconds, ERR_DURATION)
+    # Sessions are reported once they end; one that ends later would bill a month that has not
+    # come yet. (A subtraction costs a third of building a timedelta to add.)
+    if (
+        start is not None
+        and seconds is not None
+        and (bounds.latest - start).total_seconds() < seconds
+    ):
+        c.fail("duration_seconds", ERR_NOT_ENDED)
     return {
         "license": c.uuid("license"),
-        "occurred_at": c.timestamp("start", now),
-        "duration_seconds": c.integer("duration_seconds", 0, ERR_DURATION),
+        "occurred_at": start,
+        "duration_seconds": seconds,
         "machine_id": c.text("machine_id", NAME_MAX),
         "machine_type": c.text("machine_type", NAME_MAX),
         "region": c.text("region", NAME_MAX),
@@ -135,36 +188,36 @@ def _machine_session(c: Checked, now: datetime) -> Fields:
     }
 
 
-def _device_connection(c: Checked, now: datetime) -> Fields:
+def _device_connection(c: Checked, bounds: Bounds) -> Fields:
     return {
         "device_id": c.text("device_id", DEVICE_MAX),
         "endpoint_name": c.text("endpoint_name", DEVICE_MAX),
-        "occurred_at": c.timestamp("timestamp", now),
+        "occurred_at": c.timestamp("timestamp", bounds.latest),
     }
 
 
-def _firmware_update(c: Checked, now: datetime) -> Fields:
+def _firmware_update(c: Checked, bounds: Bounds) -> Fields:
     return {
         "device_id": c.text("device_id", DEVICE_MAX),
         "endpoint_name": c.text("endpoint_name", DEVICE_MAX),
         "campaign": c.uuid("campaign"),
-        "occurred_at": c.timestamp("timestamp", now),
+        "occurred_at": c.timestamp("timestamp", bounds.latest),
     }
 
 
-def _api_call(c: Checked, now: datetime) -> Fields:
+def _api_call(c: Checked, bounds: Bounds) -> Fields:
     category = c.raw.get("category")
     if category not in ApiCallCategory.values:
         c.fail("category", ERR_REQUIRED if category in (None, "") else ERR_CATEGORY)
     return {
         "category": category,
         "event_name": c.text("event", DEVICE_MAX),
-        "count": c.integer("count", 1, ERR_COUNT),
-        "occurred_at": c.timestamp("timestamp", now),
+        "count": c.integer("count", 1, COUNT_MAX, ERR_COUNT),
+        "occurred_at": c.timestamp("timestamp", bounds.latest),
     }
 
 
-_CHECKERS: dict[str, Callable[[Checked, datetime], Fields]] = {
+_CHECKERS: dict[str, Callable[[Checked, Bounds], Fields]] = {
     EventType.MACHINE_SESSION: _machine_session,
     EventType.DEVICE_CONNECTION: _device_connection,
     EventType.FIRMWARE_UPDATE: _firmware_update,
@@ -172,19 +225,21 @@ _CHECKERS: dict[str, Callable[[Checked, datetime], Fields]] = {
 }
 
 
-def check_event(raw: Any, now: datetime) -> tuple[Fields | None, Errors]:
-    """Validate one raw event. Returns (fields, {}) or (None, errors). `fields` holds the type,
-    the event id, the optional target `account` (UUID) and the type's own columns."""
+def check_event(raw: Any, bounds: Bounds) -> tuple[Fields | None, Errors]:
+    """Validate one raw event against its batch's `bounds_at(now)`. Returns (fields, {}) or
+    (None, errors). `fields` holds the type, the event id, the optional target `account` (UUID)
+    and the type's own columns."""
     if not isinstance(raw, dict):
         return None, {"non_field_errors": [ERR_NOT_OBJECT]}
     c = Checked(raw)
     event_id = c.text("event_id", EVENT_ID_MAX)
     event_type = raw.get("type")
-    checker = _CHECKERS.get(event_type)
+    # Only text can name a type (a list or an object is not even a dictionary key).
+    checker = _CHECKERS.get(event_type) if event_type.__class__ is str else None
     if checker is None:
         c.fail("type", ERR_REQUIRED if event_type in (None, "") else ERR_TYPE)
         return None, c.errors
-    fields = checker(c, now)
+    fields = checker(c, bounds)
     account = c.uuid("account", required=False)
     if c.errors:
         return None, c.errors

@@ -195,6 +195,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}  # filled in by billing_site.celery from billing_site.schedule
 
+# The longest machine session ingest accepts and the rating prices (seconds). Longer ones are
+# refused at ingest and set aside by the rating: at most a year, which keeps a session's month
+# parts and the statements they open within a year.
+MAX_SESSION_SECONDS = env_int("MAX_SESSION_SECONDS", 31 * 86400, minimum=1, maximum=366 * 86400)
+
 # POST /api/v1/events alone takes bodies up to this size: its documented 10,000-event batch is
 # about 2.8 MB, over the 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE) every other request may send.
 INGEST_MAX_BODY_SIZE = 8 * 2**20

@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 ERR_MISSING = "The environment variable {name} must be set."
 ERR_WEAK_KEY = "{name} must be a random value of at least {length} characters."
 ERR_BELOW_MINIMUM = "{name} must be at least {minimum}; got {number}."
+ERR_ABOVE_MAXIMUM = "{name} must be at most {maximum}; got {number}."
 ERR_CACHE_URL = "{name} must be locmem:// or a redis:// or rediss:// URL; got {url!r}."
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -36,7 +37,9 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -47,6 +50,10 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(
             ERR_BELOW_MINIMUM.format(name=name, minimum=minimum, number=number)
+        )
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(
+            ERR_ABOVE_MAXIMUM.format(name=name, maximum=maximum, number=number)
         )
     return number
 

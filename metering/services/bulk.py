@@ -25,7 +25,7 @@ from django.db import connection, connections
 
 from accounts.scoping import Actor
 
-from ..readers import UnreadableLine, read_csv, read_jsonl
+from ..readers import ENCODING_ERRORS, UnreadableLine, read_csv, read_jsonl
 from .ingest import MAX_BATCH, IngestResult, PreparedBatch, events_prepare, events_store
 
 # Below this size a file is read in this process: starting workers would cost more than it saves.
@@ -92,7 +92,7 @@ class _Plan:
     def events(self, block: _Block) -> Iterator[Any]:
         with self.path.open("rb") as stream:
             stream.seek(block.start)
-            text = stream.read(block.end - block.start).decode("utf-8")
+            text = stream.read(block.end - block.start).decode("utf-8", ENCODING_ERRORS)
         lines = io.StringIO(text, newline="")
         if self.fmt == "csv":
             return read_csv(lines, header=self.header)
@@ -119,7 +119,7 @@ def _plan(path: Path, fmt: str, batch_size: int) -> _Plan | None:
             # The header must be the first line as the CSV reader reads it.
             if data.find(b'"') >= 0 or not start or b"\r" in first.removesuffix(b"\r\n"):
                 return None
-            header = next(csv.reader([first.decode("utf-8")]))
+            header = next(csv.reader([first.decode("utf-8", ENCODING_ERRORS)]))
         sample = data[start : start + _SAMPLE_BYTES]
         block_bytes = max(len(sample) * batch_size // max(sample.count(b"\n"), 1), 1)
         plan = _Plan(path, fmt, header)
@@ -137,7 +137,7 @@ def _ingest_in_process(
     path: Path, fmt: str, actor: Actor, batch_size: int, progress: Progress
 ) -> tuple[IngestResult, int]:
     total, offset = IngestResult(), 0
-    with path.open(encoding="utf-8", newline="") as stream:
+    with path.open(encoding="utf-8", errors=ENCODING_ERRORS, newline="") as stream:
         events = read_csv(stream) if fmt == "csv" else read_jsonl(stream)
         for batch in _batches(events, batch_size):
             total.add(_prepare(actor, batch).store(), offset)

@@ -19,7 +19,7 @@ from accounts.scoping import Actor, can_see_account, scope, visible_accounts
 from licenses.models import License
 
 from ..models import EventType, UsageEvent
-from ..validation import Errors, Fields, check_event
+from ..validation import Errors, Fields, bounds_at, check_event
 from .rows import EventRow, event_row, rows_copy, stored_fingerprints
 
 MAX_BATCH = 10_000
@@ -267,10 +267,14 @@ def events_prepare(
     now = now or timezone.now()
     result = IngestResult()
     checked: list[tuple[int, Fields]] = []
+    bounds = bounds_at(now)
     for index, raw in enumerate(events):
-        fields, errors = check_event(raw, now)
+        fields, errors = check_event(raw, bounds)
         if errors:
-            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            # The answer repeats the event id only when it is one: anything else the sender put
+            # there (an object nested a thousand deep, a lone surrogate) may not even render.
+            valid_id = isinstance(raw, dict) and "event_id" not in errors
+            event_id = raw.get("event_id") if valid_id else None
             result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
         else:
             checked.append((index, fields))

@@ -90,7 +90,7 @@ class WorkersTests(TransactionTestCase):
             [(r["index"], r["event_id"], r["errors"]) for r in result.rejected],
             [
                 (10, None, {"non_field_errors": [unreadable]}),
-                (39, "e-38", {"duration_seconds": [ERR_DURATION]}),
+                (39, "e-38", {"duration_seconds": [ERR_DURATION.format(max=31 * 86400)]}),
             ],
         )
         self.assertIn(("e-5", 60, "m-5"), stored)

@@ -114,7 +114,9 @@ class IngestApiTests(BillingTestCase):
         rejected = {r["index"]: r for r in body["rejected"]}
         self.assertEqual(sorted(rejected), [1, 2, 3, 4, 5, 6, 7])
         self.assertEqual(rejected[1]["errors"], {"start": [ERR_FUTURE]})
-        self.assertEqual(rejected[2]["errors"], {"duration_seconds": [ERR_DURATION]})
+        self.assertEqual(
+            rejected[2]["errors"], {"duration_seconds": [ERR_DURATION.format(max=31 * 86400)]}
+        )
         self.assertEqual(rejected[3]["errors"], {"license": [ERR_LICENSE]})
         self.assertEqual(rejected[4]["errors"], {"start": [ERR_TIME]})
         self.assertEqual(rejected[5]["errors"], {"type": [ERR_TYPE]})

@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from accounts.money import round_money
 from licenses.models import LicenseType, MachineType, Pool, Region
@@ -247,6 +247,8 @@ class VariedUsageTests(TestCase):
     """Varied usage (three currencies, region rates, a rate change, sessions over several months,
     unknown machine types) gives exactly the lines, rollups and waiting sessions the rules say."""
 
+    # Sessions of 40 days cross two month boundaries, beyond the default longest session.
+    @override_settings(MAX_SESSION_SECONDS=40 * 86400)
     def test_every_rule_holds_on_varied_usage(self) -> None:
         generator = random.Random(7)
         accounts = [AccountFactory(currency=c) for c in ("USD", "JPY", "KWD")]
@@ -331,8 +333,9 @@ class VariedUsageTests(TestCase):
                         amount(duration, license_, currency),
                     )
                 )
-        ingest(events, now=NOW)
-        statements_poll(now=NOW)
+        # Sent and priced once every session has ended (the last ones end in June).
+        ingest(events, now=at("2026-07-01"))
+        statements_poll(now=at("2026-07-01"))
 
         stored_lines = sorted(
             Charge.objects.values_list(
