@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.core.exceptions import ValidationError
 
 ERR_MONTH = "Must be a month written YYYY-MM, e.g. 2026-04."
+ERR_MONTH_RANGE = "Must be a month from 0001-01 to 9999-11."
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 # Business days are Monday to Friday whatever the local holidays (the seed says so).
@@ -30,7 +31,11 @@ class Month:
         match = _MONTH.match(text.strip()) if isinstance(text, str) else None
         if match is None:
             raise ValidationError(ERR_MONTH)
-        return cls(int(match.group(1)), int(match.group(2)))
+        month = cls(int(match.group(1)), int(match.group(2)))
+        # Every month asked for is used as a range; December 9999 has no end a datetime holds.
+        if month > LAST_MONTH:
+            raise ValidationError(ERR_MONTH_RANGE)
+        return month
 
     @classmethod
     def of(cls, moment: date | datetime) -> "Month":
@@ -86,6 +91,9 @@ class Month:
             months.append(current)
             current = current.next()
         return months
+
+
+LAST_MONTH = Month(9999, 11)
 
 
 def business_day(month: Month, n: int) -> date:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accounts.models import ApiKeyRole
-from metering.months import Month, report_available_on
+from metering.months import ERR_MONTH, ERR_MONTH_RANGE, Month, report_available_on
 from quotas.models import QuotaLedgerEntry, ServicePackage, UpdateCampaign
 from quotas.services import (
     ERR_TENANT_PACKAGE,
@@ -289,6 +289,15 @@ class BillingReportApiTests(UsageReportWorld):
                 ),
             },
         )
+
+    def test_a_bad_month_is_a_400_on_the_month_field(self) -> None:
+        for path in [REPORT, f"{REPORT}/active-devices", f"{REPORT}/firmware-updates", HISTORY]:
+            for month, message in [("9999-12", ERR_MONTH_RANGE), ("2026-4", ERR_MONTH)]:
+                with self.subTest(path=path, month=month):
+                    response = self.api("get", f"{path}?month={month}", self.reader)
+                    self.assertEqual(
+                        (response.status_code, response.json()), (400, {"month": [message]})
+                    )
 
     def test_months_without_a_report_are_404_with_the_date(self) -> None:
         current = Month.of(timezone.now())
