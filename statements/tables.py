@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
+from accounts.listing import ClampedTable
 from accounts.money import round_money
 from metering.exports import iso_utc
 from metering.models import Charge
@@ -48,7 +49,7 @@ class MoneyColumn(tables.Column):
         return str(round_money(value, tables.A(self.currency_accessor).resolve(record)))
 
 
-class MachineUsageTable(tables.Table):
+class MachineUsageTable(ClampedTable):
     start = tables.DateTimeColumn(verbose_name="Start (UTC)", format="Y-m-d H:i:s")
     duration = tables.Column(attrs=NUMBER)
     machine_id = tables.Column(verbose_name="Machine id")
