@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from accounts.models import Account, ApiKey
+from accounts.schema import MONTH_PATTERN
 from accounts.scoping import account_or_404
 from accounts.selectors import default_account_for
 from metering.months import Month
@@ -14,7 +15,12 @@ from metering.months import Month
 ERR_ACCOUNT_REQUIRED = "Required: name the account (its id) with ?account= for this key."
 
 MONTH_PARAMETER = OpenApiParameter(
-    "month", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="YYYY-MM"
+    "month",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=True,
+    description="YYYY-MM",
+    pattern=MONTH_PATTERN,
 )
 ACCOUNT_PARAMETER = OpenApiParameter(
     "account",
