@@ -1,6 +1,10 @@
 """The OpenAPI schema documents every answer an operation can give: the errors (with their
 body), months with their pattern, and values that may be null."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from accounts.schema import MONTH_PATTERN
 from tests.base import BillingTestCase
 
@@ -74,3 +78,21 @@ class SchemaDocsTests(BillingTestCase):
             with self.subTest(path=path, name=name):
                 parameters = {p["name"]: p for p in paths[path]["get"]["parameters"]}
                 self.assertEqual(parameters[name]["schema"]["pattern"], MONTH_PATTERN)
+
+    def test_a_catalog_type_whose_first_rate_is_not_in_force_has_a_null_rate(self) -> None:
+        later = (timezone.now() + timedelta(days=30)).isoformat()
+        for path, schema_name in [
+            ("/api/v1/license-types", "LicenseType"),
+            ("/api/v1/machine-types", "MachineType"),
+        ]:
+            with self.subTest(path=path):
+                response = self.api(
+                    "post",
+                    path,
+                    self.admin,
+                    {"name": "Later", "hourly_rate": "2.000000", "effective_from": later},
+                )
+                self.assertEqual(response.status_code, 201)
+                self.assertIsNone(response.json()["hourly_rate"])
+                documented = self.schema()["components"]["schemas"][schema_name]
+                self.assertTrue(documented["properties"]["hourly_rate"]["nullable"])
