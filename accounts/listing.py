@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -21,14 +22,38 @@ from .roles import Capability, can
 EXPORT_CHUNK = 2000
 
 
-def clamp_per_page(request: HttpRequest, default: int | None = None) -> int:
+def clamp_rows(wanted: int) -> int:
+    """Rows per page within LIST_PER_PAGE_CHOICES."""
     choices = settings.LIST_PER_PAGE_CHOICES
-    fallback = default or choices[0]
+    return max(choices[0], min(wanted, choices[-1]))
+
+
+def clamp_per_page(request: HttpRequest, default: int | None = None) -> int:
+    fallback = default or settings.LIST_PER_PAGE_CHOICES[0]
     try:
         wanted = int(request.GET.get("per_page", fallback))
     except ValueError:
         return fallback
-    return max(choices[0], min(wanted, choices[-1]))
+    return clamp_rows(wanted)
+
+
+class ClampedTable(Table):
+    """A table whose pages never fail: rows per page are clamped and a page number outside
+    the pages shows the nearest one. django-tables2's own `paginate` raises EmptyPage for
+    those, and a table built with `request=` paginates with the raw ?per_page= and ?page=."""
+
+    def paginate(
+        self,
+        paginator_class: type[Paginator] = Paginator,
+        per_page: int | None = None,
+        page: int | str = 1,
+        *args: Any,
+        **kwargs: Any,
+    ) -> "ClampedTable":
+        rows = clamp_rows(per_page or self._meta.per_page)
+        self.paginator = paginator_class(self.rows, rows, *args, **kwargs)
+        self.page = self.paginator.get_page(page)
+        return self
 
 
 def table_rows(table: Table, queryset: QuerySet) -> Iterator[list[Any]]:

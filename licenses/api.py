@@ -80,14 +80,27 @@ class RateInputSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=100, required=False, allow_blank=False)
 
 
-class LicenseTypeSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="uuid", read_only=True)
+class LicenseTypeInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     hourly_rate = serializers.DecimalField(
         max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
     )
-    effective_from = serializers.DateTimeField(required=False, write_only=True)
-    rates = RateSerializer(many=True, read_only=True)
+    effective_from = serializers.DateTimeField(required=False)
+
+
+class LicenseTypeSerializer(serializers.Serializer):
+    """A license type as the API shows it; separate from its input because the rate in force
+    is null until the first rate starts (a type may be created with a rate from a later day)."""
+
+    id = serializers.UUIDField(source="uuid")
+    name = serializers.CharField()
+    hourly_rate = serializers.DecimalField(
+        max_digits=RATE_DIGITS,
+        decimal_places=RATE_PLACES,
+        allow_null=True,
+        help_text="The rate in force now; null until the first rate starts.",
+    )
+    rates = RateSerializer(many=True)
 
     def to_representation(self, instance: LicenseType) -> dict[str, Any]:
         rates = sorted(instance.rates.all(), key=lambda r: r.effective_from)
@@ -103,8 +116,7 @@ class LicenseTypeSerializer(serializers.Serializer):
         }
 
 
-class MachineTypeSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="uuid", read_only=True)
+class MachineTypeInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     hourly_rate = serializers.DecimalField(
         max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, min_value=0
@@ -115,8 +127,25 @@ class MachineTypeSerializer(serializers.Serializer):
         ),
         required=False,
     )
-    effective_from = serializers.DateTimeField(required=False, write_only=True)
-    rates = RateSerializer(many=True, read_only=True)
+    effective_from = serializers.DateTimeField(required=False)
+
+
+class MachineTypeSerializer(serializers.Serializer):
+    """A machine type as the API shows it: its default and region rates in force now (null,
+    or absent for a region, until they start) and every rate."""
+
+    id = serializers.UUIDField(source="uuid")
+    name = serializers.CharField()
+    hourly_rate = serializers.DecimalField(
+        max_digits=RATE_DIGITS,
+        decimal_places=RATE_PLACES,
+        allow_null=True,
+        help_text="The default rate in force now; null until the first one starts.",
+    )
+    region_rates = serializers.DictField(
+        child=serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES)
+    )
+    rates = RateSerializer(many=True)
 
     def to_representation(self, instance: MachineType) -> dict[str, Any]:
         now = timezone.now()
@@ -175,9 +204,13 @@ class LicenseTypeListCreateView(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[LicenseType]:
         return LicenseType.objects.prefetch_related("rates").order_by("name")
 
-    @extend_schema(summary="Create a license type with its hourly rate (admin key)")
+    @extend_schema(
+        request=LicenseTypeInputSerializer,
+        responses={201: LicenseTypeSerializer},
+        summary="Create a license type with its hourly rate (admin key)",
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = LicenseTypeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         license_type = services.license_type_create(actor=request.user, **serializer.validated_data)
         return Response(self.get_serializer(license_type).data, status=status.HTTP_201_CREATED)
@@ -194,10 +227,12 @@ class MachineTypeListCreateView(generics.ListCreateAPIView):
         )
 
     @extend_schema(
-        summary="Create a machine type with its hourly rate and optional region rates (admin key)"
+        request=MachineTypeInputSerializer,
+        responses={201: MachineTypeSerializer},
+        summary="Create a machine type with its hourly rate and optional region rates (admin key)",
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = MachineTypeInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         machine_type = services.machine_type_create(actor=request.user, **serializer.validated_data)
         return Response(

@@ -9,8 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from django.core.exceptions import ValidationError
 
 ERR_MONTH = "Must be a month written YYYY-MM, e.g. 2026-04."
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# A month is used as a range, so its end (the next month's start) must exist: 9999-12 has none.
 FIRST_YEAR, LAST_YEAR = 1970, 9998
+ERR_MONTH_RANGE = f"Must be a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12."
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 # Business days are Monday to Friday whatever the local holidays (the seed says so).
 BUSINESS_DAYS_BEFORE_REPORTS = 3
@@ -29,13 +31,15 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> "Month":
-        """The one parser of months that pages, commands and the API read: `YYYY-MM` from 1970
-        on, and never so late that the month's end (the next month's start) cannot be
-        represented; ValidationError with ERR_MONTH otherwise."""
+        """The one parser of months that pages, commands and the API read: ValidationError with
+        ERR_MONTH for anything but `YYYY-MM`, ERR_MONTH_RANGE outside FIRST_YEAR..LAST_YEAR."""
         match = _MONTH.match(text.strip()) if isinstance(text, str) else None
-        if match is None or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        if match is None:
             raise ValidationError(ERR_MONTH)
-        return cls(int(match.group(1)), int(match.group(2)))
+        month = cls(int(match.group(1)), int(match.group(2)))
+        if not FIRST_YEAR <= month.year <= LAST_YEAR:
+            raise ValidationError(ERR_MONTH_RANGE)
+        return month
 
     @classmethod
     def of(cls, moment: date | datetime) -> "Month":

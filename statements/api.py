@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.money import format_money
 from accounts.roles import Capability, can
+from accounts.schema import MONTH_PATTERN
 from licenses.models import License
 from metering.exports import iso_utc
 from metering.models import MONEY_DIGITS, MONEY_PLACES, Charge
@@ -32,6 +33,10 @@ from .services.credits import credit_add
 
 ERR_NO_STATEMENT = "No statement for this license in {period}."
 ERR_FINANCE = "Only a finance or admin key (or a finance role) may add credits."
+
+_MONTH = OpenApiParameter(
+    "month", str, OpenApiParameter.PATH, description="YYYY-MM", pattern=MONTH_PATTERN
+)
 
 
 def _license(request: Request, license_id: str) -> License:
@@ -155,7 +160,9 @@ _STATEMENT = inline_serializer(
 
 
 class StatementView(APIView):
-    @extend_schema(responses=_STATEMENT, summary="A license's statement for one month")
+    @extend_schema(
+        parameters=[_MONTH], responses=_STATEMENT, summary="A license's statement for one month"
+    )
     def get(self, request: Request, license_id: str, month: str) -> Response:
         return Response(statement_data(_statement(request, license_id, month)))
 
@@ -210,7 +217,7 @@ class MachineUsageView(generics.ListAPIView):
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "currency": self.statement.currency}
 
-    @extend_schema(summary="Machine-usage lines of a statement (cursor pages)")
+    @extend_schema(parameters=[_MONTH], summary="Machine-usage lines of a statement (cursor pages)")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -335,8 +342,8 @@ class BalancesView(generics.ListAPIView):
         summary="Balances per license and month",
         parameters=[
             OpenApiParameter("license", str, description="license UUID"),
-            OpenApiParameter("from", str, description="first month, YYYY-MM"),
-            OpenApiParameter("to", str, description="last month, YYYY-MM"),
+            OpenApiParameter("from", str, description="first month", pattern=MONTH_PATTERN),
+            OpenApiParameter("to", str, description="last month", pattern=MONTH_PATTERN),
         ],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

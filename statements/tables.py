@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from accounts.columns import DateColumn, DateTimeColumn, MoneyColumn, NumberColumn
+from accounts.listing import ClampedTable
 from accounts.money import display_money
 from metering.models import Charge
 from metering.months import Month
@@ -30,7 +31,7 @@ ICON_TRANSACTIONS = mark_safe(
 )
 
 
-class MachineUsageTable(tables.Table):
+class MachineUsageTable(ClampedTable):
     start = DateTimeColumn(verbose_name="Start (UTC)", format="Y-m-d H:i:s")
     duration = NumberColumn()
     machine_id = tables.Column(verbose_name="Machine id")

@@ -7,14 +7,20 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from accounts.models import Account, ApiKey
+from accounts.schema import MONTH_PATTERN
 from accounts.scoping import account_or_404
 from accounts.selectors import default_account_for
-from metering.months import ERR_MONTH, Month
+from metering.months import Month
 
 ERR_ACCOUNT_REQUIRED = "Required: name the account (its id) with ?account= for this key."
 
 MONTH_PARAMETER = OpenApiParameter(
-    "month", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="YYYY-MM"
+    "month",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    required=True,
+    description="YYYY-MM",
+    pattern=MONTH_PATTERN,
 )
 ACCOUNT_PARAMETER = OpenApiParameter(
     "account",
@@ -47,4 +53,4 @@ def month_param(request: Request) -> Month:
     try:
         return Month.parse(request.query_params.get("month", ""))
     except DjangoValidationError as exc:
-        raise ValidationError({"month": [ERR_MONTH]}) from exc
+        raise ValidationError({"month": exc.messages}) from exc

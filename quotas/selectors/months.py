@@ -12,7 +12,7 @@ from django.db.models import Min
 
 from accounts.models import Account
 from metering.models import UsageReport
-from metering.months import ERR_MONTH, REPORTS_READY_BY, Month, report_available_on
+from metering.months import REPORTS_READY_BY, Month, report_available_on
 from metering.selectors import report_month, report_of
 
 from ..models import ServicePackage
@@ -43,7 +43,7 @@ ERR_REPORT_BEFORE = (
     "{account} has no usage report for {month}: the account was created on {created:%Y-%m-%d}."
 )
 # A page asked for a month it cannot show shows another month and says so.
-ERR_MONTH_MALFORMED = f"Month: {ERR_MONTH}"
+ERR_MONTH_MALFORMED = "Month: {problem}"
 ERR_MONTH_NOT_SHOWN = "{reason} Showing {shown} instead."
 
 
@@ -186,8 +186,8 @@ def month_choice(account: Account, raw: str | None, now: datetime) -> MonthChoic
         return MonthChoice(default, months)
     try:
         asked = Month.parse(raw)
-    except ValidationError:
-        reason = ERR_MONTH_MALFORMED
+    except ValidationError as exc:
+        reason = ERR_MONTH_MALFORMED.format(problem=exc.messages[0])
     else:
         if asked in months:
             return MonthChoice(asked, months)

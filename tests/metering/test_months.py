@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.test import SimpleTestCase
 
 from metering.months import (
+    ERR_MONTH_RANGE,
     Month,
     add_months,
     business_day,
@@ -76,6 +77,11 @@ class MonthTests(SimpleTestCase):
         for bad in ["2026-13", "2026-00", "2026-4", "April", "", "2026-04-01"]:
             with self.subTest(bad=bad), self.assertRaises(ValidationError):
                 Month.parse(bad)
+
+    def test_parse_refuses_the_one_month_whose_end_a_datetime_cannot_hold(self) -> None:
+        self.assertEqual(Month.parse("9999-11").end, datetime(9999, 12, 1, tzinfo=UTC))
+        with self.assertRaisesMessage(ValidationError, ERR_MONTH_RANGE):
+            Month.parse("9999-12")
 
     def test_half_open_utc_range(self) -> None:
         month = Month(2026, 12)

@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import ApiKeyRole
-from metering.months import Month, report_available_on
+from metering.months import ERR_MONTH, ERR_MONTH_RANGE, Month, report_available_on
 from quotas.models import QuotaLedgerEntry, ServicePackage, UpdateCampaign
 from quotas.services.campaigns import REFUSED_EXPIRED, REFUSED_NO_PACKAGE, REFUSED_QUOTA
 from quotas.services.packages import ERR_TENANT_PACKAGE, package_create, packages_expire
@@ -285,6 +285,15 @@ class BillingReportApiTests(UsageReportWorld):
                 ),
             },
         )
+
+    def test_a_bad_month_is_a_400_on_the_month_field(self) -> None:
+        for path in [REPORT, f"{REPORT}/active-devices", f"{REPORT}/firmware-updates", HISTORY]:
+            for month, message in [("9999-12", ERR_MONTH_RANGE), ("2026-4", ERR_MONTH)]:
+                with self.subTest(path=path, month=month):
+                    response = self.api("get", f"{path}?month={month}", self.reader)
+                    self.assertEqual(
+                        (response.status_code, response.json()), (400, {"month": [message]})
+                    )
 
     # The current month is read here and again by the API: one still clock, one month.
     @time_machine.travel(LAST_SECOND_OF_A_MONTH, tick=False)

@@ -6,8 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
-from metering.months import Month
+from metering.months import ERR_MONTH_RANGE, Month
 from quotas.selectors.months import (
+    ERR_MONTH_MALFORMED,
     ERR_MONTH_NOT_SHOWN,
     ERR_REPORT_ABSENT,
     ERR_REPORT_BEFORE,
@@ -224,6 +225,16 @@ class PagesMonthTests(MonthWorld):
         for name, url in PAGES.items():
             with self.subTest(page=name):
                 response = self.client.get(url, {"month": "April"})
+                self.assertContains(response, message)
+
+    def test_a_month_without_an_end_gets_the_same_kind_of_message(self) -> None:
+        previous = Month.of(timezone.now()).previous()
+        reason = ERR_MONTH_MALFORMED.format(problem=ERR_MONTH_RANGE)
+        message = ERR_MONTH_NOT_SHOWN.format(reason=reason, shown=previous.label)
+        self.login(self.owner)
+        for name, url in PAGES.items():
+            with self.subTest(page=name):
+                response = self.client.get(url, {"month": "9999-12"})
                 self.assertContains(response, message)
 
     def test_a_month_shown_as_asked_has_no_message(self) -> None:

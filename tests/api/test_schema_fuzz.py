@@ -1,0 +1,137 @@
+"""Every operation of the API's own OpenAPI schema, loaded from /api/schema/ through the WSGI
+app and fuzzed by schemathesis with an API key of each kind: no answer is a 5xx, and every
+answer is one the schema documents (status code, content type, headers and body).
+
+Deterministic: Hypothesis runs from a fixed seed, each operation gets a fixed number of
+examples (valid for the schema or not), and every request is rolled back, so each one meets
+the same world."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
+
+from billing_site.wsgi import application
+
+from .fuzz_events import event_batches
+from .fuzz_world import CALLERS, FuzzWorld, fuzz_world
+
+EXAMPLES = 8
+SEED = 20261201
+# The ingest still answers 500 to some malformed events (wrong types, lone surrogates, huge
+# integers, timestamps at the edge of the calendar, deep JSON); its validation is being
+# hardened on its own. Until then its 5xx answers make the operation an expected failure that
+# lists them, and every other answer is checked like any other operation's.
+KNOWN_SERVER_ERRORS = {"POST /api/v1/events"}
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+]
+
+
+@pytest.fixture
+def connection_kept() -> Iterator[None]:
+    """Django's WSGI handler closes the database connection before and after each request,
+    and the test's transaction lives on it; Django's test client keeps it the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def known_or_generated(known: dict[str, list[str]]) -> Callable[[Any, Any], Any]:
+    """A hook that sends, for each parameter or body field with known ids, one of those ids
+    or the generated value: random ids alone would stop nearly every request at a 404."""
+
+    def flatmap(context: Any, values: Any) -> Any:
+        if not isinstance(values, dict) or not values.keys() & known.keys():
+            return st.just(values)
+        return st.fixed_dictionaries(
+            {name: st.sampled_from([value, *known.get(name, [])]) for name, value in values.items()}
+        )
+
+    return flatmap
+
+
+def api_schema(world: FuzzWorld, key: str) -> BaseSchema:
+    headers = {"Authorization": f"Bearer {key}"}
+    config = schemathesis.Config.from_dict(
+        {
+            "headers": headers,
+            "generation": {"with-security-parameters": False},
+            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        }
+    )
+    schema = schemathesis.openapi.from_wsgi(
+        "/api/schema/", application, config=config, headers=headers
+    )
+    known = known_or_generated(world.ids)
+    batches = event_batches(
+        world.ids["license"][0], world.ids["account"][0], world.ids["campaign_id"][0]
+    )
+
+    def body(context: Any, value: Any) -> Any:
+        if context.operation.path == "/api/v1/events":
+            return st.one_of(st.just(value), batches)
+        return known(context, value)
+
+    schema.hook("flatmap_path_parameters")(known)
+    schema.hook("flatmap_query")(known)
+    schema.hook("flatmap_body")(body)
+    return schema
+
+
+def fuzz(operation: APIOperation) -> None:
+    cases = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
+    server_errors: dict[str, str] = {}
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        # The world is built once per caller, outside Hypothesis, on purpose.
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @seed(SEED)
+    @given(case=cases)
+    def send(case: Case) -> None:
+        with transaction.atomic():
+            try:
+                response = case.call()
+            finally:
+                transaction.set_rollback(True)
+        if response.status_code >= 500 and operation.label in KNOWN_SERVER_ERRORS:
+            server_errors.setdefault(case.as_curl_command(), response.text)
+            return
+        case.validate_response(response)
+
+    send()
+    if server_errors:
+        found = "\n".join(f"{curl}\n  -> {text}" for curl, text in server_errors.items())
+        pytest.xfail(f"{operation.label} answered 5xx:\n{found}")
+
+
+@pytest.mark.parametrize("caller", [name for name, _, _ in CALLERS])
+def test_no_server_error_and_every_answer_is_documented(
+    caller: str, db: None, connection_kept: None, subtests: Any
+) -> None:
+    world = fuzz_world()
+    schema = api_schema(world, world.keys[caller])
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        with subtests.test(operation=operation.label):
+            fuzz(operation)
