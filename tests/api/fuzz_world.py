@@ -11,8 +11,11 @@ from accounts.models import Account, AccountKind, ApiKeyRole
 from accounts.services import api_key_create
 from licenses.models import LicenseType, MachineType
 from quotas.models import ServicePackage, UpdateCampaign
-from quotas.services import campaign_start, usage_reports_run
-from statements.services import credit_add, statements_close, statements_poll
+from quotas.services.campaigns import campaign_start
+from quotas.services.reports import usage_reports_run
+from statements.services.close import statements_close
+from statements.services.credits import credit_add
+from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
 from tests.quotas import factories as devices
 from tests.statements.factories import at, catalog, ingest, session

@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from statements.services import statements_poll
+from statements.services.poll import statements_poll
 from tests.statements.factories import ingest, session
 from tests.statements.world import IN_MAY, StatementWorld
 
