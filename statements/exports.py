@@ -14,7 +14,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.exports import csv_lines
+from accounts.exports import csv_lines, download_filename
 from accounts.money import minor_unit, round_money
 from metering.exports import iso_utc
 from metering.months import Month
@@ -193,5 +193,8 @@ def statement_pdf(statement: Statement) -> bytes:
     return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
 
 
-def document_filename(statement: Statement, extension: str) -> str:
-    return f"statement-{statement.license.uuid}-{Month.of(statement.period)!s}.{extension}"
+def document_filename(statement: Statement, what: str, extension: str) -> str:
+    """`alpha-render-2026-05-statement.pdf`: the license, the month, what it is."""
+    return download_filename(
+        statement.license.name, Month.of(statement.period), what, extension=extension
+    )

@@ -41,7 +41,11 @@ def license_or_404(actor: Actor, account: Account | None, license_id: object) ->
 
 
 def statement_for(license: License, period: date) -> Statement | None:
-    return Statement.objects.filter(license=license, period=period).first()
+    return (
+        Statement.objects.filter(license=license, period=period)
+        .select_related("license", "account")
+        .first()
+    )
 
 
 def statement_months(license: License) -> list[tuple[date, str]]:

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from accounts.exports import csv_response
+from accounts.exports import attach, csv_response
 from accounts.listing import TableListView, clamp_per_page
 from accounts.roles import Capability, can
 from metering.months import ERR_MONTH, Month
@@ -144,14 +144,15 @@ def download_csv(request: HttpRequest, license_id: str, month: str) -> HttpRespo
     """Every machine-usage line of the statement, streamed."""
     statement = _statement_or_404(request, license_id, month)
     return csv_response(
-        exports.document_filename(statement, "csv"), exports.machine_usage_csv(statement)
+        exports.document_filename(statement, "machine-usage", "csv"),
+        exports.machine_usage_csv(statement),
     )
 
 
 def download_summary_csv(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
     statement = _statement_or_404(request, license_id, month)
     return csv_response(
-        exports.document_filename(statement, "summary.csv"), exports.summary_csv(statement)
+        exports.document_filename(statement, "summary", "csv"), exports.summary_csv(statement)
     )
 
 
@@ -161,17 +162,13 @@ def download_html(request: HttpRequest, license_id: str, month: str) -> HttpResp
     response = StreamingHttpResponse(
         exports.statement_html(statement), content_type="text/html; charset=utf-8"
     )
-    filename = exports.document_filename(statement, "html")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return attach(response, exports.document_filename(statement, "statement", "html"))
 
 
 def download_pdf(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
     statement = _statement_or_404(request, license_id, month)
     response = HttpResponse(exports.statement_pdf(statement), content_type="application/pdf")
-    filename = exports.document_filename(statement, "pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return attach(response, exports.document_filename(statement, "statement", "pdf"))
 
 
 class BalancesView(TableListView):

@@ -104,7 +104,7 @@ def test_switch_license_month_and_charts_then_download_the_pdf(
     with page.expect_download() as info:
         page.click("#download-pdf")
     download = info.value
-    assert download.suggested_filename == f"statement-{farm.uuid}-2026-04.pdf"
+    assert download.suggested_filename == "farm-2026-04-statement.pdf"
     assert Path(download.path()).read_bytes().startswith(b"%PDF-")
 
     for name in ("balances", "transactions"):

@@ -262,7 +262,6 @@ class DownloadTests(StatementWorld):
     def test_html_is_standalone_and_lists_the_lines(self) -> None:
         response = self.client.get(self.urls["download_html"])
         html = body(response).decode()
-        self.assertTrue(response["Content-Disposition"].endswith('-2026-05.html"'))
         self.assertNotRegex(html, r"<link|<script|src=|url\(")
         page = text(html.encode())
         self.assertIn("Statement · May 2026", page)
@@ -284,6 +283,20 @@ class DownloadTests(StatementWorld):
         )
         self.assertEqual(
             self.client.get(downloads(self.license, "May-2026")["download_pdf"]).status_code, 404
+        )
+
+    def test_every_download_is_named_after_the_license_and_month(self) -> None:
+        names = {
+            name: self.client.get(url)["Content-Disposition"] for name, url in self.urls.items()
+        }
+        self.assertEqual(
+            names,
+            {
+                "download_csv": 'attachment; filename="alpha-render-2026-05-machine-usage.csv"',
+                "download_summary_csv": 'attachment; filename="alpha-render-2026-05-summary.csv"',
+                "download_html": 'attachment; filename="alpha-render-2026-05-statement.html"',
+                "download_pdf": 'attachment; filename="alpha-render-2026-05-statement.pdf"',
+            },
         )
 
 
