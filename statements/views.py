@@ -21,7 +21,7 @@ from accounts.listing import TableListView, clamp_per_page
 from accounts.roles import Capability, can
 from metering.months import ERR_MONTH, Month
 
-from . import exports, selectors
+from . import documents, exports, selectors
 from .charts import HOURLY_CHOICES, PIE_CHOICES
 from .filters import PRESETS, BalanceFilter, TransactionFilter
 from .models import Statement
@@ -160,14 +160,14 @@ def download_html(request: HttpRequest, license_id: str, month: str) -> HttpResp
     """A standalone, printable HTML file: no outside assets, streamed."""
     statement = _statement_or_404(request, license_id, month)
     response = StreamingHttpResponse(
-        exports.statement_html(statement), content_type="text/html; charset=utf-8"
+        documents.statement_html(statement), content_type="text/html; charset=utf-8"
     )
     return attach(response, exports.document_filename(statement, "statement", "html"))
 
 
 def download_pdf(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
     statement = _statement_or_404(request, license_id, month)
-    response = HttpResponse(exports.statement_pdf(statement), content_type="application/pdf")
+    response = HttpResponse(documents.statement_pdf(statement), content_type="application/pdf")
     return attach(response, exports.document_filename(statement, "statement", "pdf"))
 
 
