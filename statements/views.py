@@ -25,7 +25,7 @@ from . import documents, exports, selectors
 from .charts import HOURLY_CHOICES, PIE_CHOICES
 from .filters import PRESETS, BalanceFilter, TransactionFilter
 from .models import Statement
-from .services.chart_cache import statement_chart_refresh
+from .services.chart_cache import statement_charts_queue
 from .tables import BalanceTable, MachineUsageTable, TransactionTable
 
 
@@ -78,12 +78,13 @@ def panel(request: HttpRequest) -> HttpResponse:
     months = selectors.statement_months(license)
     period, month_error = _month(request)
     if period is None:
-        period = months[0][0] if months else Month.of(timezone.now()).first_day
+        period = selectors.statement_default_period(license) or Month.of(timezone.now()).first_day
     statement = selectors.statement_for(license, period)
     context.update(
         license=license,
         months=[(str(Month.of(p)), p.strftime("%B %Y"), status) for p, status in months],
         month=str(Month.of(period)),
+        month_listed=any(listed == period for listed, _ in months),
         month_label=period.strftime("%B %Y"),
         month_error=month_error,
         statement=statement,
@@ -113,11 +114,21 @@ def panel(request: HttpRequest) -> HttpResponse:
         context.update(
             sections=selectors.statement_sections(statement),
             credits=list(selectors.statement_credits(statement)),
-            figures=selectors.statement_charts(statement)
-            or statement_chart_refresh(statement=statement),
+            figures=_figures(statement),
             table=table,
         )
     return render(request, "statements/panel.html", context)
+
+
+def _figures(statement: Statement) -> dict[str, str] | None:
+    """The cached charts, or None while a worker builds them: building reads every line (40 s
+    for 2.8 million), so a page view only queues it. A statement without lines needs none."""
+    if not statement.line_count:
+        return None
+    figures = selectors.statement_charts(statement)
+    if figures is None:
+        statement_charts_queue(statement_ids=[statement.id])
+    return figures
 
 
 def _page_number(request: HttpRequest) -> int:
