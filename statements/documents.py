@@ -13,7 +13,7 @@ nine table cells a line is what made WeasyPrint take 12-25 s for 900 lines (meas
 docs/statements.md).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import cache
 
@@ -31,6 +31,10 @@ from .selectors import statement_credits, statement_sections
 # A PDF lists this many lines at most; the CSV and HTML downloads list every line.
 PDF_LINES_MAX = 5000
 COPY_BUFFER = 256 * 1024
+# Percent done once the document's HTML is read and once its pages are laid out: WeasyPrint
+# gives no progress of its own, and laying out takes most of the time.
+PROGRESS_READ = 20
+PROGRESS_LAID_OUT = 80
 # Fixed-width columns of a PDF line: (heading, width, right-aligned).
 PDF_COLUMNS = (
     ("Start", 19, False),
@@ -221,12 +225,18 @@ def statement_pdf_html(statement: Statement) -> str:
     )
 
 
-def statement_pdf(statement: Statement) -> bytes:
-    """The statement as a PDF. Only data: URLs may be fetched: nothing outside."""
+def statement_pdf(
+    statement: Statement, *, progress: Callable[[int], object] = lambda percent: None
+) -> bytes:
+    """The statement as a PDF, telling `progress` the percent done as it goes. Only data: URLs
+    may be fetched: nothing outside."""
     # Imported here: WeasyPrint takes a second to load, and only PDF downloads need it.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
     html = statement_pdf_html(statement)
-    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    progress(PROGRESS_READ)
+    document = HTML(string=html, base_url=None, url_fetcher=fetcher).render()
+    progress(PROGRESS_LAID_OUT)
+    return document.write_pdf()

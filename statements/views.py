@@ -9,12 +9,22 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.views.decorators.http import require_http_methods
 
 from accounts.exports import attach, csv_response
 from accounts.listing import TableListView, clamp_per_page
@@ -24,8 +34,9 @@ from metering.months import ERR_MONTH, Month
 from . import documents, exports, selectors
 from .charts import HOURLY_CHOICES, PIE_CHOICES
 from .filters import PRESETS, BalanceFilter, TransactionFilter
-from .models import Statement
+from .models import PdfStatus, Statement
 from .services.chart_cache import statement_charts_queue
+from .services.pdf import PDF_DIRECT_LINES, statement_pdf_ready, statement_pdf_request
 from .tables import BalanceTable, MachineUsageTable, TransactionTable
 
 
@@ -93,6 +104,7 @@ def panel(request: HttpRequest) -> HttpResponse:
         pie=_choice(request, "pie", PIE_CHOICES),
         metric=_choice(request, "metric", HOURLY_CHOICES),
         per_page_choices=settings.LIST_PER_PAGE_CHOICES,
+        pdf_direct_lines=PDF_DIRECT_LINES,
     )
     if statement is not None:
         table = MachineUsageTable(
@@ -177,9 +189,67 @@ def download_html(request: HttpRequest, license_id: str, month: str) -> HttpResp
 
 
 def download_pdf(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    """A small statement's PDF, rendered now; a large one's as a worker built it, or its page
+    that shows the build's progress while there is none for the statement as it is now."""
     statement = _statement_or_404(request, license_id, month)
-    response = HttpResponse(documents.statement_pdf(statement), content_type="application/pdf")
-    return attach(response, exports.document_filename(statement, "statement", "pdf"))
+    filename = exports.document_filename(statement, "statement", "pdf")
+    if statement.line_count <= PDF_DIRECT_LINES:
+        response = HttpResponse(documents.statement_pdf(statement), content_type="application/pdf")
+        return attach(response, filename)
+    built = statement_pdf_ready(statement)
+    if built is None:
+        return redirect("statements:pdf", license_id=license_id, month=month)
+    return FileResponse(
+        default_storage.open(built.file),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/pdf",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def pdf_page(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    """The PDF of a large statement: requests its build and shows the progress (a bar that
+    polls pdf_status, or a refresh link without JavaScript); POST tries a failed build again."""
+    statement = _statement_or_404(request, license_id, month)
+    pdf = statement_pdf_request(statement=statement, retry=request.method == "POST")
+    if request.method == "POST":
+        return redirect("statements:pdf", license_id=license_id, month=month)
+    context = {
+        "title": "Statement PDF",
+        "statement": statement,
+        "license": statement.license,
+        "month": month,
+        "month_label": statement.period.strftime("%B %Y"),
+        "pdf": pdf,
+        "ready": pdf.status == PdfStatus.READY,
+        **_pdf_urls(license_id, month),
+    }
+    return render(request, "statements/pdf.html", context)
+
+
+def pdf_status(request: HttpRequest, license_id: str, month: str) -> JsonResponse:
+    """The build's status for the progress bar: status, percent done, whether to download."""
+    statement = _statement_or_404(request, license_id, month)
+    pdf = statement_pdf_request(statement=statement)
+    return JsonResponse(
+        {
+            "status": pdf.status,
+            "label": pdf.get_status_display(),
+            "progress": pdf.progress,
+            "ready": pdf.status == PdfStatus.READY,
+            "failed": pdf.status == PdfStatus.FAILED,
+            **_pdf_urls(license_id, month),
+        }
+    )
+
+
+def _pdf_urls(license_id: str, month: str) -> dict[str, str]:
+    args = [license_id, month]
+    return {
+        "download_url": reverse("statements:download_pdf", args=args),
+        "status_url": reverse("statements:pdf_status", args=args),
+    }
 
 
 class BalancesView(TableListView):
