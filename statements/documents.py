@@ -8,7 +8,7 @@ of thousands. Amounts and durations read exactly as statements.formatting writes
 SELECT, backslashes included, so COPY's text format passes each row through unchanged; ingest
 refuses control characters, and any left are blanked for the same reason.
 
-The PDF lists each line as one preformatted monospace cell in fixed-width columns: laying out
+The PDF lists each line as one preformatted monospace line in fixed-width columns: laying out
 nine table cells a line is what made WeasyPrint take 12-25 s for 900 lines (measured in
 docs/statements.md).
 """
@@ -38,12 +38,12 @@ PROGRESS_LAID_OUT = 80
 # Fixed-width columns of a PDF line: (heading, width, right-aligned).
 PDF_COLUMNS = (
     ("Start", 19, False),
-    ("Duration", 9, True),
+    ("Duration", 12, True),
     ("Machine id", 14, False),
     ("Region", 9, False),
-    ("Pool", 9, False),
+    ("Pool", 10, False),
     ("Type", 11, False),
-    ("License", 10, False),
+    ("License", 9, False),
     ("Cost", 10, True),
     ("License cost", 12, True),
 )
@@ -132,7 +132,7 @@ def _padded(expression: str, width: int, right: bool) -> str:
 
 
 _PDF_ROW = (
-    "'<tr><td>' || "
+    "'<div>' || "
     + _escaped(
         " || ' ' || ".join(
             _padded(cell, width, right)
@@ -140,7 +140,7 @@ _PDF_ROW = (
         )
         + f" || coalesce('  adj. ' || {_ADJUSTMENT}, '')"
     )
-    + " || '</td></tr>'"
+    + " || '</div>'"
 )
 
 _ROWS_SQL = """

@@ -91,11 +91,11 @@ class PdfTests(BillingTestCase):
         self.assertIn("standard 240.00 $120.00 Total 240.00 $120.00", first_page)
         self.assertIn("render 240.00 $360.00 Total 240.00 $360.00", first_page)
 
-    def test_each_line_is_one_preformatted_row_with_its_text_escaped(self) -> None:
+    def test_each_line_is_one_preformatted_line_with_its_text_escaped(self) -> None:
         html = documents.statement_pdf_html(self.statement)
         self.assertIn(
-            "<tr><td>2026-05-01 00:00:00   1:00:00 a&#92;b&lt;c          us-east   render    "
-            "c5.xlarge   standard        $1.00        $0.50</td></tr>",
+            "<div>2026-05-01 00:00:00      1:00:00 a&#92;b&lt;c          us-east   render     "
+            "c5.xlarge   standard       $1.00        $0.50</div>",
             html,
         )
-        self.assertEqual(html.count("<tr><td>2026-05-01 0"), 240)
+        self.assertEqual(html.count("<div>2026-05-01 0"), 240)
