@@ -1,6 +1,6 @@
 """PDFs of large statements, built in the background and kept until the statement changes.
 
-A statement of up to PDF_DIRECT_LINES lines renders on request (about a second). A larger one
+A statement of up to PDF_DIRECT_LINES lines renders on request (about 1.5 s). A larger one
 would hold a web worker for up to a minute (a PDF lists up to 5,000 lines), so its download page
 requests a build, a worker builds it (statements.tasks.build_statement_pdf) and records its
 progress on the StatementPdf row that the page polls, and the file stays in default storage for
@@ -20,7 +20,7 @@ from ..models import PdfStatus, Statement, StatementPdf
 
 logger = logging.getLogger(__name__)
 
-# Up to this many lines the PDF renders on request: about a second of WeasyPrint on one core.
+# Up to this many lines the PDF renders on request: about 1.5 s of WeasyPrint on one core.
 PDF_DIRECT_LINES = 1000
 
 
