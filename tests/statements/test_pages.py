@@ -157,7 +157,7 @@ class PanelTests(StatementWorld):
         def queries(license: object) -> int:
             client = self.login(self.owner)
             url = f"{PANEL}?{urlencode({'license': license.uuid, 'month': '2026-05'})}"
-            client.get(url)  # builds the chart cache once
+            client.get(url)  # the first view queues the chart cache; later ones read the same
             with CaptureQueriesContext(connection) as captured:
                 self.assertEqual(client.get(url).status_code, 200)
             return len(captured)
