@@ -8,13 +8,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBase, StreamingHttpResponse
+from django.utils.text import slugify
 
 from .formats import csv_boolean, csv_date, csv_timestamp
 
 # A text cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_EXTENSION = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)*$")
 
 
 def is_formula(text: str) -> bool:
@@ -56,7 +58,21 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[
         yield writer.writerow([csv_safe(v) for v in row])
 
 
-def csv_response(filename: str, lines: Iterable[str]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+def download_filename(*parts: object, extension: str) -> str:
+    """The name every download of the site is saved under: its parts (account, license,
+    period, what it is) as ASCII slugs joined by dashes, so the name carries no path, quote or
+    non-ASCII character whatever the names hold: `alpha-render-2026-05-statement.pdf`."""
+    if not _EXTENSION.match(extension):
+        raise ValueError(f"Not a file extension: {extension!r}")
+    words = [slug for part in parts if (slug := slugify(str(part)))]
+    return f"{'-'.join(words) or 'download'}.{extension}"
+
+
+def attach(response: HttpResponseBase, filename: str) -> HttpResponseBase:
+    """Mark the response as a download saved under `filename` (from download_filename)."""
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def csv_response(filename: str, lines: Iterable[str]) -> StreamingHttpResponse:
+    return attach(StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8"), filename)

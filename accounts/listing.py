@@ -16,7 +16,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin, Table
 from django_tables2.rows import BoundRow
 
-from .exports import csv_lines, csv_response
+from .exports import csv_lines, csv_response, download_filename
 from .roles import Capability, can
 
 EXPORT_CHUNK = 2000
@@ -73,7 +73,7 @@ def table_csv_response(
     rows = table_rows(table, table.data.data)
     header = next(rows)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    return csv_response(f"{name}-{stamp}.csv", csv_lines(header, rows))
+    return csv_response(download_filename(name, stamp, extension="csv"), csv_lines(header, rows))
 
 
 class TableListView(SingleTableMixin, FilterView):

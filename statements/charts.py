@@ -45,9 +45,19 @@ def _json(figure: go.Figure) -> str:
 
 
 def _empty(text: str) -> dict:
+    """No data: the message in the middle of the plot area (paper coordinates; plotly would
+    place it at data point 0,0) and no axes."""
     return {
         "annotations": [
-            {"text": text, "showarrow": False, "font": {"size": 14, "color": "#6c757d"}}
+            {
+                "text": text,
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "font": {"size": 14, "color": "#6c757d"},
+            }
         ],
         "xaxis": {"visible": False},
         "yaxis": {"visible": False},
@@ -56,7 +66,10 @@ def _empty(text: str) -> dict:
 
 def cost_pie(shares: list[Share], currency: str) -> go.Figure:
     shares = [s for s in shares if s.total > 0]
-    figure = go.Figure(
+    layout = _layout(margin={"l": 8, "r": 8, "t": 8, "b": 8}, legend={"orientation": "v"})
+    if not shares:
+        return go.Figure(layout={**layout, **_empty("No charges this month")})
+    return go.Figure(
         go.Pie(
             labels=[s.key for s in shares],
             values=[float(s.total) for s in shares],
@@ -65,14 +78,14 @@ def cost_pie(shares: list[Share], currency: str) -> go.Figure:
             textinfo="percent",
             hovertemplate=f"%{{label}}<br>%{{value:,.2f}} {currency}<extra></extra>",
         ),
-        layout=_layout(margin={"l": 8, "r": 8, "t": 8, "b": 8}, legend={"orientation": "v"}),
+        layout=layout,
     )
-    if not shares:
-        figure.update_layout(**_empty("No charges this month"))
-    return figure
 
 
 def hourly_figure(metric: str, series: HourlySeries, currency: str) -> go.Figure:
+    if not any(series.machines):
+        # No trace at all: an all-zero series would still draw a stray point.
+        return go.Figure(layout=_layout(**_empty("No usage this month")))
     x = [f"{hour:%Y-%m-%d %H:%M}" for hour in series.hours]
     figure = go.Figure(
         layout=_layout(
@@ -112,8 +125,6 @@ def hourly_figure(metric: str, series: HourlySeries, currency: str) -> go.Figure
                     hovertemplate=f"{name}: %{{y:,.2f}} {currency}<extra></extra>",
                 )
             )
-    if not any(series.machines):
-        figure.update_layout(**_empty("No usage this month"))
     return figure
 
 

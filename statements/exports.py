@@ -1,9 +1,9 @@
-"""Statement downloads: the machine-usage CSV, a summary CSV, a standalone printable HTML file
-and a PDF made by WeasyPrint from that same HTML.
+"""Statement CSV downloads (the machine usage and a summary) and the names of every statement
+download; the HTML and PDF documents are statements.documents.
 
 The machine-usage CSV streams straight out of PostgreSQL (`COPY (SELECT ...) TO STDOUT`,
 spreadsheet formulas neutralised in the SELECT exactly as accounts.exports.csv_safe does) in
-constant memory. The HTML streams too: its head, its lines in chunks, its tail.
+constant memory.
 """
 
 from collections.abc import Iterator
@@ -11,15 +11,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.template.loader import render_to_string
-from django.utils import timezone
 
-from accounts.exports import csv_lines
+from accounts.exports import csv_lines, download_filename
 from accounts.money import minor_unit, round_money
 from metering.months import Month
 
 from .models import Statement
-from .selectors import statement_credits, statement_lines, statement_sections
+from .selectors import statement_credits, statement_sections
 
 CSV_HEADER = [
     "start",
@@ -34,9 +32,6 @@ CSV_HEADER = [
     "usage_month",
 ]
 CSV_BUFFER = 64 * 1024
-HTML_CHUNK = 2000
-# A PDF lists this many lines at most; the CSV and HTML downloads list every line.
-PDF_LINES_MAX = 5000
 
 # Text cells that a spreadsheet would run as a formula get a leading apostrophe, exactly as
 # accounts.exports.csv_safe does (plain signed numbers are left alone).
@@ -150,61 +145,8 @@ def summary_csv(statement: Statement) -> Iterator[str]:
     return csv_lines(SUMMARY_CSV_HEADER, rows)
 
 
-# -- HTML and PDF -------------------------------------------------------------------------------
-
-
-def _document_context(statement: Statement, *, line_limit: int | None) -> dict:
-    sections = statement_sections(statement)
-    shown = statement.line_count if line_limit is None else min(line_limit, statement.line_count)
-    return {
-        "statement": statement,
-        "license": statement.license,
-        "account": statement.account,
-        "period_label": statement.period.strftime("%B %Y"),
-        "sections": sections,
-        "credits": list(statement_credits(statement)),
-        "generated_at": timezone.now(),
-        "lines_shown": shown,
-        "lines_cut": shown < statement.line_count,
-    }
-
-
-def _rows_html(statement: Statement, limit: int | None) -> Iterator[str]:
-    lines = statement_lines(statement)
-    if limit is not None:
-        lines = lines[:limit]
-    chunk: list = []
-    for line in lines.iterator(chunk_size=HTML_CHUNK):
-        chunk.append(line)
-        if len(chunk) == HTML_CHUNK:
-            yield render_to_string(
-                "statements/document_rows.html", {"lines": chunk, "statement": statement}
-            )
-            chunk = []
-    if chunk:
-        yield render_to_string(
-            "statements/document_rows.html", {"lines": chunk, "statement": statement}
-        )
-
-
-def statement_html(statement: Statement, *, line_limit: int | None = None) -> Iterator[str]:
-    """The standalone printable statement, streamed: head, lines in chunks, tail."""
-    context = _document_context(statement, line_limit=line_limit)
-    yield render_to_string("statements/document_head.html", context)
-    yield from _rows_html(statement, line_limit)
-    yield render_to_string("statements/document_tail.html", context)
-
-
-def statement_pdf(statement: Statement) -> bytes:
-    """The same document as a PDF. Only data: URLs may be fetched: nothing outside."""
-    # Imported here: WeasyPrint takes a second to load, and only PDF downloads need it.
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    html = "".join(statement_html(statement, line_limit=PDF_LINES_MAX))
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
-    return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
-
-
-def document_filename(statement: Statement, extension: str) -> str:
-    return f"statement-{statement.license.uuid}-{Month.of(statement.period)!s}.{extension}"
+def document_filename(statement: Statement, what: str, extension: str) -> str:
+    """`alpha-render-2026-05-statement.pdf`: the license, the month, what it is."""
+    return download_filename(
+        statement.license.name, Month.of(statement.period), what, extension=extension
+    )

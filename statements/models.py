@@ -169,3 +169,31 @@ class StatementChart(models.Model):
 
     def __str__(self) -> str:
         return f"chart of {self.statement_id} at revision {self.revision}"
+
+
+class PdfStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Being built"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class StatementPdf(models.Model):
+    """The PDF of a large statement, built by a worker (statements.services.pdf) and kept in
+    default storage for the version of the statement it was built from: a statement that
+    changes gets a new one. A cache with its status: not part of the statement."""
+
+    statement = models.OneToOneField(
+        Statement, primary_key=True, on_delete=models.CASCADE, related_name="pdf"
+    )
+    # The statement's revision and last update, as services.pdf.statement_version writes them.
+    version = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=PdfStatus.choices, default=PdfStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    file = models.CharField(max_length=300, blank=True, help_text="Name in default storage.")
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"PDF of {self.statement_id} at {self.version}: {self.status}"

@@ -8,6 +8,7 @@ from accounts.jobs import run_job
 from .demo import feed
 from .services.chart_cache import statement_charts_refresh
 from .services.close import statements_close
+from .services.pdf import statement_pdf_build
 from .services.poll import statements_poll
 
 
@@ -28,6 +29,12 @@ def refresh_statement_charts(statement_ids: list[int]) -> None:
     """Queued by the poll once it commits: the chart cache of the statements it refreshed, so
     their pages open without building it."""
     statement_charts_refresh(statement_ids=statement_ids)
+
+
+@shared_task
+def build_statement_pdf(statement_id: int, version: str) -> None:
+    """Queued by the PDF page of a large statement: build and store its PDF."""
+    statement_pdf_build(statement_id=statement_id, version=version)
 
 
 @shared_task

@@ -9,23 +9,34 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.views.decorators.http import require_http_methods
 
-from accounts.exports import csv_response
+from accounts.exports import attach, csv_response
 from accounts.listing import TableListView, clamp_per_page
 from accounts.roles import Capability, can
 from metering.months import ERR_MONTH, Month
 
-from . import exports, selectors
+from . import documents, exports, selectors
 from .charts import HOURLY_CHOICES, PIE_CHOICES
 from .filters import PRESETS, BalanceFilter, TransactionFilter
-from .models import Statement
-from .services.chart_cache import statement_chart_refresh
+from .models import PdfStatus, Statement
+from .services.chart_cache import statement_charts_queue
+from .services.pdf import PDF_DIRECT_LINES, statement_pdf_ready, statement_pdf_request
 from .tables import BalanceTable, MachineUsageTable, TransactionTable
 
 
@@ -78,12 +89,13 @@ def panel(request: HttpRequest) -> HttpResponse:
     months = selectors.statement_months(license)
     period, month_error = _month(request)
     if period is None:
-        period = months[0][0] if months else Month.of(timezone.now()).first_day
+        period = selectors.statement_default_period(license) or Month.of(timezone.now()).first_day
     statement = selectors.statement_for(license, period)
     context.update(
         license=license,
         months=[(str(Month.of(p)), p.strftime("%B %Y"), status) for p, status in months],
         month=str(Month.of(period)),
+        month_listed=any(listed == period for listed, _ in months),
         month_label=period.strftime("%B %Y"),
         month_error=month_error,
         statement=statement,
@@ -92,6 +104,7 @@ def panel(request: HttpRequest) -> HttpResponse:
         pie=_choice(request, "pie", PIE_CHOICES),
         metric=_choice(request, "metric", HOURLY_CHOICES),
         per_page_choices=settings.LIST_PER_PAGE_CHOICES,
+        pdf_direct_lines=PDF_DIRECT_LINES,
     )
     if statement is not None:
         table = MachineUsageTable(
@@ -113,11 +126,21 @@ def panel(request: HttpRequest) -> HttpResponse:
         context.update(
             sections=selectors.statement_sections(statement),
             credits=list(selectors.statement_credits(statement)),
-            figures=selectors.statement_charts(statement)
-            or statement_chart_refresh(statement=statement),
+            figures=_figures(statement),
             table=table,
         )
     return render(request, "statements/panel.html", context)
+
+
+def _figures(statement: Statement) -> dict[str, str] | None:
+    """The cached charts, or None while a worker builds them: building reads every line (40 s
+    for 2.8 million), so a page view only queues it. A statement without lines needs none."""
+    if not statement.line_count:
+        return None
+    figures = selectors.statement_charts(statement)
+    if figures is None:
+        statement_charts_queue(statement_ids=[statement.id])
+    return figures
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -144,14 +167,15 @@ def download_csv(request: HttpRequest, license_id: str, month: str) -> HttpRespo
     """Every machine-usage line of the statement, streamed."""
     statement = _statement_or_404(request, license_id, month)
     return csv_response(
-        exports.document_filename(statement, "csv"), exports.machine_usage_csv(statement)
+        exports.document_filename(statement, "machine-usage", "csv"),
+        exports.machine_usage_csv(statement),
     )
 
 
 def download_summary_csv(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
     statement = _statement_or_404(request, license_id, month)
     return csv_response(
-        exports.document_filename(statement, "summary.csv"), exports.summary_csv(statement)
+        exports.document_filename(statement, "summary", "csv"), exports.summary_csv(statement)
     )
 
 
@@ -159,19 +183,73 @@ def download_html(request: HttpRequest, license_id: str, month: str) -> HttpResp
     """A standalone, printable HTML file: no outside assets, streamed."""
     statement = _statement_or_404(request, license_id, month)
     response = StreamingHttpResponse(
-        exports.statement_html(statement), content_type="text/html; charset=utf-8"
+        documents.statement_html(statement), content_type="text/html; charset=utf-8"
     )
-    filename = exports.document_filename(statement, "html")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return attach(response, exports.document_filename(statement, "statement", "html"))
 
 
 def download_pdf(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    """A small statement's PDF, rendered now; a large one's as a worker built it, or its page
+    that shows the build's progress while there is none for the statement as it is now."""
     statement = _statement_or_404(request, license_id, month)
-    response = HttpResponse(exports.statement_pdf(statement), content_type="application/pdf")
-    filename = exports.document_filename(statement, "pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    filename = exports.document_filename(statement, "statement", "pdf")
+    if statement.line_count <= PDF_DIRECT_LINES:
+        response = HttpResponse(documents.statement_pdf(statement), content_type="application/pdf")
+        return attach(response, filename)
+    built = statement_pdf_ready(statement)
+    if built is None:
+        return redirect("statements:pdf", license_id=license_id, month=month)
+    return FileResponse(
+        default_storage.open(built.file),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/pdf",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def pdf_page(request: HttpRequest, license_id: str, month: str) -> HttpResponse:
+    """The PDF of a large statement: requests its build and shows the progress (a bar that
+    polls pdf_status, or a refresh link without JavaScript); POST tries a failed build again."""
+    statement = _statement_or_404(request, license_id, month)
+    pdf = statement_pdf_request(statement=statement, retry=request.method == "POST")
+    if request.method == "POST":
+        return redirect("statements:pdf", license_id=license_id, month=month)
+    context = {
+        "title": "Statement PDF",
+        "statement": statement,
+        "license": statement.license,
+        "month": month,
+        "month_label": statement.period.strftime("%B %Y"),
+        "pdf": pdf,
+        "ready": pdf.status == PdfStatus.READY,
+        **_pdf_urls(license_id, month),
+    }
+    return render(request, "statements/pdf.html", context)
+
+
+def pdf_status(request: HttpRequest, license_id: str, month: str) -> JsonResponse:
+    """The build's status for the progress bar: status, percent done, whether to download."""
+    statement = _statement_or_404(request, license_id, month)
+    pdf = statement_pdf_request(statement=statement)
+    return JsonResponse(
+        {
+            "status": pdf.status,
+            "label": pdf.get_status_display(),
+            "progress": pdf.progress,
+            "ready": pdf.status == PdfStatus.READY,
+            "failed": pdf.status == PdfStatus.FAILED,
+            **_pdf_urls(license_id, month),
+        }
+    )
+
+
+def _pdf_urls(license_id: str, month: str) -> dict[str, str]:
+    args = [license_id, month]
+    return {
+        "download_url": reverse("statements:download_pdf", args=args),
+        "status_url": reverse("statements:pdf_status", args=args),
+    }
 
 
 class BalancesView(TableListView):

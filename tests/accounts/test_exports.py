@@ -6,13 +6,33 @@ from django.test import SimpleTestCase
 from django.urls import reverse
 
 from accounts import services
-from accounts.exports import csv_safe
+from accounts.exports import csv_safe, download_filename
 from tests.base import BillingTestCase, csv_rows
 from tests.factories import AccountFactory
 
 HOME = reverse("accounts:home")
 AUDIT = reverse("accounts:audit_log")
 FORMULA = '=HYPERLINK("http://x")'
+
+
+class DownloadFilenameTests(SimpleTestCase):
+    def test_parts_become_ascii_slugs_joined_by_dashes(self) -> None:
+        self.assertEqual(
+            download_filename("Zürich Farm", "2026-05", "statement", extension="pdf"),
+            "zurich-farm-2026-05-statement.pdf",
+        )
+
+    def test_path_and_quote_characters_never_reach_the_name(self) -> None:
+        self.assertEqual(
+            download_filename('../..\\evil"; x', "渲染", extension="csv"), "evil-x.csv"
+        )
+
+    def test_a_name_with_nothing_left_is_called_download(self) -> None:
+        self.assertEqual(download_filename("渲染", "/", extension="csv.gz"), "download.csv.gz")
+
+    def test_an_extension_with_a_path_is_refused(self) -> None:
+        with self.assertRaises(ValueError):
+            download_filename("alpha", extension="pdf/../x")
 
 
 class CsvSafeTests(SimpleTestCase):

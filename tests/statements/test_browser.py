@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Role
+from statements.models import Statement
+from statements.services.chart_cache import statement_charts_refresh
 from statements.services.close import statements_close
 from statements.services.credits import credit_add
 from statements.services.poll import statements_poll
@@ -54,6 +56,8 @@ def build_world() -> tuple[object, object]:
     )
     statements_poll(now=IN_MAY)
     statements_close(through=date(2026, 4, 1), now=IN_MAY)
+    # What a worker does after each poll: the pages only read the chart cache.
+    statement_charts_refresh(statement_ids=Statement.objects.values_list("id", flat=True))
     return farm, preview
 
 
@@ -81,6 +85,13 @@ def test_switch_license_month_and_charts_then_download_the_pdf(
     assert page.locator("h1").inner_text() == "Statement · April 2026"
     assert page.locator("#balance").inner_text() == page.locator("#summary dd").last.inner_text()
     assert "Closed" in page.locator(".balance-card").inner_text()
+    # Another license keeps the chosen month.
+    page.select_option("#license-select", str(preview.uuid))
+    page.wait_for_url(f"**license={preview.uuid}**")
+    assert "month=2026-04" in page.url
+    assert page.locator("h1").inner_text() == "Statement · April 2026"
+    page.select_option("#license-select", str(farm.uuid))
+    page.wait_for_url(f"**license={farm.uuid}**")
 
     pie = page.locator("#pie-chart")
     pie.locator(".main-svg").first.wait_for()
@@ -104,7 +115,7 @@ def test_switch_license_month_and_charts_then_download_the_pdf(
     with page.expect_download() as info:
         page.click("#download-pdf")
     download = info.value
-    assert download.suggested_filename == f"statement-{farm.uuid}-2026-04.pdf"
+    assert download.suggested_filename == "farm-2026-04-statement.pdf"
     assert Path(download.path()).read_bytes().startswith(b"%PDF-")
 
     for name in ("balances", "transactions"):
@@ -113,3 +124,8 @@ def test_switch_license_month_and_charts_then_download_the_pdf(
     page.goto(f"{live_server.url}/balances/")
     page.fill("#balance-search", "Preview")
     assert page.locator("#balances tbody tr:visible").count() == 2
+    assert page.locator("#balance-search-empty").is_hidden()
+    page.fill("#balance-search", "no such license")
+    assert page.locator("#balances tbody tr:visible").count() == 0
+    assert page.locator("#balance-search-empty").is_visible()
+    page.screenshot(path=str(shots / "balances-search-empty.png"), full_page=True)

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
-from statements import selectors, tasks
-from statements.charts import statement_figures
+from statements import tasks
+from statements.charts import cost_pie, hourly_figure, statement_figures
 from statements.models import Statement, StatementChart
-from statements.selectors import hourly_series, statement_sections
+from statements.selectors import HourlySeries, hourly_series, statement_sections
 from statements.services.chart_cache import statement_chart_refresh, statement_charts_refresh
 from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
@@ -87,6 +87,41 @@ class HourlySeriesTests(TestCase):
         self.assertEqual(self.statement.usage, timedelta(seconds=6300 + 600 + 3600))
 
 
+class CurrentMonthTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        catalog({"c5.xlarge": "1.000000"}, {"standard": "0.500000"})
+        cls.license = LicenseFactory(account=AccountFactory(), created_at=at("2026-05-01"))
+        ingest_and_poll([session(cls.license, "a", "2026-05-02 10:30", 3600)], at("2026-05-03"))
+        cls.statement = Statement.objects.get(period=MAY)
+
+    def test_the_current_month_spans_up_to_now(self) -> None:
+        series = hourly_series(self.statement, now=at("2026-05-03 05:20"))
+        self.assertEqual(
+            (series.hours[0], series.hours[-1], len(series.cost)),
+            (at("2026-05-01"), at("2026-05-03 05:00"), 54),
+        )
+
+    def test_usage_after_now_stays_on_the_chart(self) -> None:
+        series = hourly_series(self.statement, now=at("2026-05-01 03:00"))
+        self.assertEqual((series.hours[-1], series.machines[-1]), (at("2026-05-02 11:00"), 1))
+
+    def test_a_past_month_spans_the_whole_month(self) -> None:
+        self.assertEqual(len(hourly_series(self.statement, now=at("2026-06-01")).hours), 744)
+
+
+class EmptyChartTests(TestCase):
+    def test_an_empty_chart_draws_no_trace_and_centres_its_message(self) -> None:
+        series = HourlySeries(hours=[at("2026-05-01")], cost=[0.0], machines=[0], by={})
+        for figure in (hourly_figure("cost", series, "USD"), cost_pie([], "USD")):
+            with self.subTest(figure=figure.layout.annotations[0].text):
+                self.assertEqual(figure.data, ())
+                note = figure.layout.annotations[0]
+                self.assertEqual(
+                    (note.xref, note.yref, note.x, note.y), ("paper", "paper", 0.5, 0.5)
+                )
+
+
 class ChartCacheTests(StatementWorld):
     def may(self) -> Statement:
         return Statement.objects.get(license=self.license, period=MAY)
@@ -140,19 +175,39 @@ class ChartCacheTests(StatementWorld):
         self.assertEqual([sql.split()[0] for sql in cache_queries], ["SELECT"])
         self.assertEqual(StatementChart.objects.get(statement=may).computed_at, chart.computed_at)
 
-    def test_a_cache_older_than_the_lines_is_not_shown_the_page_builds_a_current_one(self) -> None:
+    def test_the_first_view_builds_no_chart_it_queues_the_refresh_for_a_worker(self) -> None:
         may = self.may()
         tasks.refresh_statement_charts([may.id])
         # A poll adds a line; the refresh it queued has not run yet.
         ingest([session(self.license, "d", "2026-05-05 08:00", 600)], now=IN_MAY)
         statements_poll(now=IN_MAY)
         may.refresh_from_db()
-        self.assertIsNone(selectors.statement_charts(may))
+        with (
+            mock.patch.object(tasks.refresh_statement_charts, "delay") as delay,
+            self.captureOnCommitCallbacks(execute=True),
+            CaptureQueriesContext(connection) as captured,
+        ):
+            response = self.view()
+        self.assertIsNone(response.context["figures"])
+        self.assertContains(response, "The charts of this statement are being prepared.")
+        delay.assert_called_once_with([may.id])
+        cache_queries = [q["sql"] for q in captured if "statements_statementchart" in q["sql"]]
+        self.assertEqual([sql.split()[0] for sql in cache_queries], ["SELECT"])
         self.assertEqual(StatementChart.objects.get(statement=may).revision, may.revision - 1)
-        response = self.view()
-        chart = StatementChart.objects.get(statement=may)
-        self.assertEqual(chart.revision, may.revision)
-        self.assertEqual(response.context["figures"], chart.figures)
+
+    def test_a_statement_without_lines_shows_no_usage_and_queues_nothing(self) -> None:
+        june = Statement.objects.create(
+            account=self.account, license=self.license, period=date(2026, 6, 1), currency="USD"
+        )
+        params = urlencode({"license": self.license.uuid, "month": "2026-06"})
+        with (
+            mock.patch.object(tasks.refresh_statement_charts, "delay") as delay,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.login(self.owner).get(f"{reverse('statements:panel')}?{params}")
+        self.assertEqual(response.context["statement"], june)
+        self.assertContains(response, "No usage this month", count=2)
+        delay.assert_not_called()
 
     def test_a_refresh_builds_only_stale_caches_and_never_goes_back_a_revision(self) -> None:
         may = self.may()

@@ -4,6 +4,7 @@
 import csv
 import io
 import re
+from datetime import date
 from urllib.parse import urlencode
 
 from django.db import connection
@@ -12,11 +13,12 @@ from django.urls import reverse
 
 from metering.months import ERR_MONTH
 from statements.models import Statement
+from statements.services.chart_cache import statement_charts_refresh
 from statements.services.credits import credit_add
 from statements.services.poll import statements_poll
-from tests.factories import UserFactory
+from tests.factories import LicenseFactory, UserFactory
 from tests.statements.factories import ingest, session
-from tests.statements.world import FORMULA, IN_MAY, StatementWorld
+from tests.statements.world import APRIL, FORMULA, IN_MAY, MAY, StatementWorld
 
 PANEL = reverse("statements:panel")
 BALANCES = reverse("statements:balances")
@@ -54,6 +56,7 @@ class PanelTests(StatementWorld):
         return self.login(self.owner).get(f"{PANEL}?{urlencode(params)}")
 
     def test_the_owner_sees_the_statement_with_its_summary_and_sections(self) -> None:
+        statement_charts_refresh(statement_ids=Statement.objects.values_list("id", flat=True))
         response = self.get(license=str(self.license.uuid), month="2026-05")
         self.assertEqual(response.status_code, 200)
         page = text(response.content)
@@ -101,6 +104,30 @@ class PanelTests(StatementWorld):
             [license.name for license in tenant.context["licenses"]], ["Alpha Render", "Tenant Sim"]
         )
 
+    def test_the_panel_opens_on_the_latest_month_with_usage_not_the_new_empty_one(self) -> None:
+        Statement.objects.create(
+            account=self.account, license=self.license, period=date(2026, 6, 1), currency="USD"
+        )
+        response = self.login(self.owner).get(f"{PANEL}?license={self.license.uuid}")
+        self.assertEqual(response.context["month"], "2026-05")
+
+    def test_without_usage_the_panel_opens_on_the_last_closed_month(self) -> None:
+        idle = LicenseFactory(account=self.account, name="Idle", created_at=IN_MAY)
+        for period in (APRIL, MAY):
+            Statement.objects.create(
+                account=self.account, license=idle, period=period, currency="USD"
+            )
+        Statement.objects.filter(license=idle, period=APRIL).update(
+            status="closed", closed_at=IN_MAY
+        )
+        response = self.login(self.owner).get(f"{PANEL}?license={idle.uuid}")
+        self.assertEqual(response.context["month"], "2026-04")
+
+    def test_another_license_keeps_the_chosen_month_even_without_a_statement(self) -> None:
+        page = self.get(license=str(self.tenant_license.uuid), month="2026-03")
+        self.assertEqual(page.context["month"], "2026-03")
+        self.assertContains(page, '<option value="2026-03" selected>March 2026</option>')
+
     def test_a_closed_month_shows_when_it_closed(self) -> None:
         page = text(self.get(license=str(self.license.uuid), month="2026-04").content)
         self.assertIn("Balance $47.00", page)
@@ -130,7 +157,7 @@ class PanelTests(StatementWorld):
         def queries(license: object) -> int:
             client = self.login(self.owner)
             url = f"{PANEL}?{urlencode({'license': license.uuid, 'month': '2026-05'})}"
-            client.get(url)  # builds the chart cache once
+            client.get(url)  # the first view queues the chart cache; later ones read the same
             with CaptureQueriesContext(connection) as captured:
                 self.assertEqual(client.get(url).status_code, 200)
             return len(captured)
@@ -262,7 +289,6 @@ class DownloadTests(StatementWorld):
     def test_html_is_standalone_and_lists_the_lines(self) -> None:
         response = self.client.get(self.urls["download_html"])
         html = body(response).decode()
-        self.assertTrue(response["Content-Disposition"].endswith('-2026-05.html"'))
         self.assertNotRegex(html, r"<link|<script|src=|url\(")
         page = text(html.encode())
         self.assertIn("Statement · May 2026", page)
@@ -284,6 +310,20 @@ class DownloadTests(StatementWorld):
         )
         self.assertEqual(
             self.client.get(downloads(self.license, "May-2026")["download_pdf"]).status_code, 404
+        )
+
+    def test_every_download_is_named_after_the_license_and_month(self) -> None:
+        names = {
+            name: self.client.get(url)["Content-Disposition"] for name, url in self.urls.items()
+        }
+        self.assertEqual(
+            names,
+            {
+                "download_csv": 'attachment; filename="alpha-render-2026-05-machine-usage.csv"',
+                "download_summary_csv": 'attachment; filename="alpha-render-2026-05-summary.csv"',
+                "download_html": 'attachment; filename="alpha-render-2026-05-statement.html"',
+                "download_pdf": 'attachment; filename="alpha-render-2026-05-statement.pdf"',
+            },
         )
 
 

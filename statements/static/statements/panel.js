@@ -5,12 +5,8 @@
   const picker = document.getElementById("statement-picker");
   if (picker) {
     picker.querySelectorAll("select").forEach(function (select) {
+      // Another license keeps the chosen month: people compare licenses month by month.
       select.addEventListener("change", function () {
-        const resets = select.dataset.resets;
-        if (resets) {
-          // Another license has other months: let the server pick its latest statement.
-          picker.querySelector('[name="' + resets + '"]').disabled = true;
-        }
         picker.requestSubmit();
       });
     });
