@@ -13,6 +13,8 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="billing-test-media-"))
+# Served from the finders only: files bin/run collected into var/ may be older than the sources.
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="billing-test-static-"))
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
     # Tests run tasks in an in-process worker; memory is the serverless broker for that.
     CELERY_BROKER_URL = "memory://"

@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.db import connection
 from django.test import TestCase
 
+from accounts.money import display_money
 from statements import documents
-from statements.formatting import format_duration, format_money
+from statements.formatting import format_duration
 from statements.models import Statement
 from tests.base import BillingTestCase
 from tests.factories import LicenseFactory
@@ -27,7 +28,7 @@ DURATIONS = [
 
 
 class SqlFormattingTests(TestCase):
-    def test_amounts_read_as_format_money_writes_them(self) -> None:
+    def test_amounts_read_as_display_money_writes_them(self) -> None:
         for currency in ("USD", "EUR", "JPY", "KWD", "CHF"):
             with self.subTest(currency=currency), connection.cursor() as cursor:
                 cursor.execute(
@@ -36,7 +37,7 @@ class SqlFormattingTests(TestCase):
                 )
                 self.assertEqual(
                     [row[0] for row in cursor.fetchall()],
-                    [format_money(Decimal(a), currency) for a in AMOUNTS],
+                    [display_money(Decimal(a), currency) for a in AMOUNTS],
                 )
 
     def test_durations_read_as_format_duration_writes_them(self) -> None:
