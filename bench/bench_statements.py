@@ -201,6 +201,12 @@ def _month_start(month: Any) -> datetime:
     return Month.of(month).start
 
 
+def _after_the_month(start: datetime) -> datetime:
+    """A poll's moment once every session of the month has ended: the rating sets aside a
+    session that starts or ends after the poll, as no ingest would have stored it yet."""
+    return Month.of(start).end + timedelta(days=1)
+
+
 def _priced_world(count: int, licenses: int, month: Any) -> tuple[Account, list[License]]:
     """Sessions already priced onto open statements (the poll runs untimed)."""
     from statements.services.poll import statements_poll
@@ -210,7 +216,7 @@ def _priced_world(count: int, licenses: int, month: Any) -> tuple[Account, list[
     _catalog(start)
     rows = _licenses(account, licenses, start)
     _sessions(account, rows, count, start)
-    statements_poll(now=start + timedelta(days=20))
+    statements_poll(now=_after_the_month(start))
     vacuum_analyze("metering_charge", "metering_chargerollup", "statements_statement")
     return account, rows
 
@@ -514,7 +520,7 @@ def poll(ctx: Context, month: Any) -> Result:
     raw_totals = sql("SELECT count(*), sum(cost), sum(license_cost) FROM bench_raw_lines")[0]
     sql("DROP TABLE bench_raw_lines")
     with timer() as elapsed:
-        result = statements_poll(now=start + timedelta(days=20))
+        result = statements_poll(now=_after_the_month(start))
     ours = elapsed()
     our_totals = sql("SELECT count(*), sum(cost), sum(license_cost) FROM metering_charge")[0]
     return Result(
@@ -601,7 +607,7 @@ def statement_page(ctx: Context, month: Any) -> Result:
     _sessions(account, [small], 100, start)
     from statements.services.poll import statements_poll
 
-    statements_poll(now=start + timedelta(days=20))
+    statements_poll(now=_after_the_month(start))
     vacuum_analyze("metering_charge", "metering_chargerollup", "statements_statement")
     user, _ = get_user_model().objects.get_or_create(username="bench-owner")
     Membership.objects.get_or_create(user=user, account=account, defaults={"role": Role.OWNER})
