@@ -21,7 +21,7 @@ from metering.rating import (
     REASON_NOT_ENDED,
 )
 from statements.models import Statement, StatementStatus
-from statements.services import statements_poll
+from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
 from tests.statements.factories import at, catalog, ingest, session
 
