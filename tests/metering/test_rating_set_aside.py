@@ -6,13 +6,12 @@ import io
 from datetime import date, timedelta
 from decimal import Decimal
 
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test import TestCase, override_settings
-from django.utils import timezone
 
 from metering.models import Charge, RatingCursor, UnratedEvent, UsageEvent
-from metering.months import Month
 from metering.rating import (
     CURSOR,
     REASON_BAD_DURATION,
@@ -58,12 +57,13 @@ def waiting() -> dict[str, str]:
     return dict(UnratedEvent.objects.values_list("usage_event__event_id", "reason"))
 
 
+# The commands read the clock: mid-June, so the close takes May.
+@time_machine.travel(at("2026-06-15 12:00"), tick=False)
 class PoisonSessionTests(TestCase):
-    @classmethod
-    def setUpTestData(cls) -> None:
+    def setUp(self) -> None:
         catalog({"c5.xlarge": "1.000000"}, {"standard": "0.500000"})
-        cls.license = LicenseFactory(account=AccountFactory())
-        cls.other_tenant_license = LicenseFactory(account=AccountFactory())
+        self.license = LicenseFactory(account=AccountFactory())
+        self.other_tenant_license = LicenseFactory(account=AccountFactory())
 
     def test_the_poll_and_the_close_bill_everyone_else_and_the_cursor_moves(self) -> None:
         ingest([session(self.license, "good-1", "2026-05-01 10:00", 3600)])
@@ -109,14 +109,19 @@ class PoisonSessionTests(TestCase):
 
         call_command("close_statements", stdout=io.StringIO())
 
-        current = Month.of(timezone.now()).first_day
-        for license, charges in ((self.license, "1.00"), (self.other_tenant_license, "0.50")):
-            statement = Statement.objects.get(license=license, period=may)
-            self.assertEqual(
-                (statement.status, statement.machine_charges),
-                (StatementStatus.CLOSED, Decimal(charges)),
-            )
-        self.assertEqual(Statement.objects.filter(period__gt=current).count(), 0)
+        june = date(2026, 6, 1)
+        closed, open_ = StatementStatus.CLOSED, StatementStatus.OPEN
+        self.assertEqual(
+            sorted(
+                Statement.objects.values_list("license_id", "period", "status", "machine_charges")
+            ),
+            [
+                (self.license.id, may, closed, Decimal("1.00")),
+                (self.license.id, june, open_, Decimal("0.00")),
+                (self.other_tenant_license.id, may, closed, Decimal("0.50")),
+                (self.other_tenant_license.id, june, open_, Decimal("0.00")),
+            ],
+        )
         self.assertEqual(len(waiting()), 6)
 
 
