@@ -78,10 +78,15 @@ class MonthTests(SimpleTestCase):
             with self.subTest(bad=bad), self.assertRaises(ValidationError):
                 Month.parse(bad)
 
-    def test_parse_refuses_the_one_month_whose_end_a_datetime_cannot_hold(self) -> None:
-        self.assertEqual(Month.parse("9999-11").end, datetime(9999, 12, 1, tzinfo=UTC))
-        with self.assertRaisesMessage(ValidationError, ERR_MONTH_RANGE):
-            Month.parse("9999-12")
+    def test_parse_refuses_months_outside_the_years_billing_uses(self) -> None:
+        self.assertEqual(Month.parse("9998-12").end, datetime(9999, 1, 1, tzinfo=UTC))
+        self.assertEqual(Month.parse("1970-01").start, datetime(1970, 1, 1, tzinfo=UTC))
+        for text in ["9999-12", "9999-01", "1969-12", "0001-01"]:
+            with (
+                self.subTest(text=text),
+                self.assertRaisesMessage(ValidationError, ERR_MONTH_RANGE),
+            ):
+                Month.parse(text)
 
     def test_half_open_utc_range(self) -> None:
         month = Month(2026, 12)
