@@ -1,10 +1,12 @@
 """Names in the catalog and license API are text PostgreSQL can store and usage can match: a
 lone surrogate ("\\ud800" in JSON), a NUL or another control character is a 400 with the field's
-message, never a 500, and nothing is created."""
+message, never a 500, and nothing is created. The API's JSON parser refuses the first two in
+any body before a serializer sees them (accounts.json_text); the catalog refuses the rest."""
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from accounts.json_text import ERR_KEY, ERR_NUL, ERR_SURROGATE
 from accounts.models import ApiKeyRole
 from licenses.api import ERR_STATUS
 from licenses.models import License, LicenseType, MachineRate, MachineType, Region
@@ -23,7 +25,9 @@ class CatalogTextTests(BillingTestCase):
 
     def test_a_region_rate_key_must_be_a_clean_name(self) -> None:
         # With a bad rate too: DRF would key the rate's error by the name it cannot render.
-        for name in BAD_TEXT:
+        unstorable = {"non_field_errors": [ERR_KEY.format(reason=ERR_SURROGATE)]}
+        nul = {"non_field_errors": [ERR_KEY.format(reason=ERR_NUL)]}
+        for name, errors in zip(BAD_TEXT, (unstorable, nul, [ERR_NAME_TEXT]), strict=True):
             for rate in ("2", "cheap"):
                 with self.subTest(name=name, rate=rate):
                     response = self.post(
@@ -31,7 +35,7 @@ class CatalogTextTests(BillingTestCase):
                         {"name": "c5.xlarge", "hourly_rate": "1", "region_rates": {name: rate}},
                     )
                     self.assertEqual(response.status_code, 400)
-                    self.assertEqual(response.json(), {"region_rates": [ERR_NAME_TEXT]})
+                    self.assertEqual(response.json(), {"region_rates": errors})
         self.assertEqual((MachineType.objects.count(), Region.objects.count()), (0, 0))
 
     def test_every_other_name_is_refused_too(self) -> None:
@@ -68,14 +72,18 @@ class CatalogTextTests(BillingTestCase):
         )
 
     def test_a_status_that_is_not_one_is_named_without_repeating_it(self) -> None:
-        for value in ("\ud800", "paused", ["active"]):
+        for value, message in [
+            ("\ud800", ERR_SURROGATE),
+            ("paused", ERR_STATUS),
+            (["active"], ERR_STATUS),
+        ]:
             with self.subTest(value=value):
                 response = self.post(
                     reverse("api-licenses"),
                     {"account": str(self.account.uuid), "name": "L", "status": value},
                 )
                 self.assertEqual(response.status_code, 400)
-                self.assertEqual(response.json(), {"status": [ERR_STATUS]})
+                self.assertEqual(response.json(), {"status": [message]})
         self.assertEqual(License.objects.count(), 0)
 
     def test_the_services_refuse_them_for_the_admin_as_well(self) -> None:
