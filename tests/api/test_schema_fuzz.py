@@ -15,6 +15,8 @@ from django.core import signals
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture import providers
+from hypothesis.internal.constants_ast import Constants
 from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
 
 from billing_site.wsgi import application
@@ -22,7 +24,7 @@ from billing_site.wsgi import application
 from .fuzz_events import event_batches
 from .fuzz_world import CALLERS, FuzzWorld, fuzz_world
 
-EXAMPLES = 8
+EXAMPLES = 15
 SEED = 20261201
 CHECKS = [
     "not_a_server_error",
@@ -42,6 +44,14 @@ def connection_kept() -> Iterator[None]:
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def examples_independent_of_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hypothesis mixes constants from the project's imported modules into what it draws, and
+    which modules are imported depends on the tests that ran before in the same worker; the
+    examples would change with the order of the suite. (Hypothesis has no setting for it.)"""
+    monkeypatch.setattr(providers, "_get_local_constants", Constants)
 
 
 def known_or_generated(known: dict[str, list[str]]) -> Callable[[Any, Any], Any]:
@@ -64,6 +74,8 @@ def api_schema(world: FuzzWorld, key: str) -> BaseSchema:
         {
             "headers": headers,
             "generation": {"with-security-parameters": False},
+            # Same reason as examples_independent_of_imports, for schemathesis's own pool.
+            "analysis": {"constants": {"enabled": False}},
             "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
         }
     )
@@ -76,8 +88,10 @@ def api_schema(world: FuzzWorld, key: str) -> BaseSchema:
     )
 
     def body(context: Any, value: Any) -> Any:
+        # The events schema only says "a list of objects": what it generates is refused whole
+        # before any event is read, which the ingest tests cover.
         if context.operation.path == "/api/v1/events":
-            return st.one_of(st.just(value), batches)
+            return batches
         return known(context, value)
 
     schema.hook("flatmap_path_parameters")(known)
@@ -115,7 +129,11 @@ def fuzz(operation: APIOperation) -> None:
 
 @pytest.mark.parametrize("caller", [name for name, _, _ in CALLERS])
 def test_no_server_error_and_every_answer_is_documented(
-    caller: str, db: None, connection_kept: None, subtests: Any
+    caller: str,
+    db: None,
+    connection_kept: None,
+    examples_independent_of_imports: None,
+    subtests: Any,
 ) -> None:
     world = fuzz_world()
     schema = api_schema(world, world.keys[caller])
