@@ -111,7 +111,8 @@ class BalanceTable(tables.Table):
             "status",
             "links",
         )
-        order_by = ("-period",)
+        # The license breaks ties: a sort on the month alone leaves their order to the plan.
+        order_by = ("-period", "license")
         attrs = {"class": "table table-sm table-hover align-middle", "id": "balances"}
 
     def render_period(self, value: object) -> str:
