@@ -99,9 +99,15 @@ class ApiKeyRole(models.TextChoices):
     FINANCE = "finance", "Finance"
     INGEST = "ingest", "Ingest (usage only)"
     READ = "read", "Read"
+    # Platform services: generate billing rows and invoices, import usage, read everything;
+    # never manage accounts, members or keys.
+    SERVICE = "service", "Service (platform)"
 
 
-ERR_KEY_ACCOUNT = "Only admin keys are platform-wide; every other key belongs to an account."
+PLATFORM_KEY_ROLES = (ApiKeyRole.ADMIN, ApiKeyRole.SERVICE)
+ERR_KEY_ACCOUNT = (
+    "Only admin and service keys are platform-wide; every other key belongs to an account."
+)
 
 
 class ApiKey(models.Model):
@@ -127,8 +133,8 @@ class ApiKey(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(role="admin") & Q(account__isnull=True))
-                | (~Q(role="admin") & Q(account__isnull=False)),
+                condition=(Q(role__in=PLATFORM_KEY_ROLES) & Q(account__isnull=True))
+                | (~Q(role__in=PLATFORM_KEY_ROLES) & Q(account__isnull=False)),
                 name="api_key_admin_iff_platform_wide",
                 violation_error_message=ERR_KEY_ACCOUNT,
             )
@@ -233,3 +239,33 @@ class JobRun(models.Model):
     @property
     def duration(self) -> timedelta | None:
         return (self.finished_at - self.started_at) if self.finished_at else None
+
+
+class BillingSettings(models.Model):
+    """Site-wide billing settings (seed 003's Billing category): one row, id 1."""
+
+    use_overlap_usage_selection = models.BooleanField(
+        default=False,
+        help_text=(
+            "UseOverlapUsageSelection. Off: a usage window belongs wholly to the day its start "
+            "falls in. On: a window crossing midnight is split over the days it overlaps, in "
+            "proportion to its time in each. Invoiced days never change either way."
+        ),
+    )
+    default_billing_aggregation_monthly = models.BooleanField(
+        default=False,
+        help_text="DefaultBillingAggregationMonthly: the Billing grid opens in monthly mode.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "billing settings"
+        verbose_name_plural = "billing settings"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="billing_settings_singleton")]
+
+    def __str__(self) -> str:
+        return "Billing settings"
+
+    @classmethod
+    def load(cls) -> "BillingSettings":
+        return cls.objects.get_or_create(id=1)[0]

@@ -16,6 +16,7 @@ class Capability(StrEnum):
     FINANCE = "finance"  # add credits, issue documents
     MANAGE = "manage"  # manage the account: members, audit log
     PLATFORM = "platform"  # platform-wide administration
+    GENERATE = "generate"  # run billing generation and imports (platform admins and services)
 
 
 _USER_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
@@ -33,6 +34,7 @@ _KEY_ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     ApiKeyRole.FINANCE: frozenset({Capability.READ, Capability.INGEST, Capability.FINANCE}),
     ApiKeyRole.INGEST: frozenset({Capability.INGEST}),
     ApiKeyRole.READ: frozenset({Capability.READ}),
+    ApiKeyRole.SERVICE: frozenset({Capability.READ, Capability.INGEST, Capability.GENERATE}),
 }
 ROLE_ORDER = [Role.OWNER, Role.ADMIN, Role.FINANCE, Role.MEMBER]
 

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from .models import Account, ApiKey, ApiKeyRole
+from .models import PLATFORM_KEY_ROLES, Account, ApiKey
 
 
 class SystemActor:
@@ -70,7 +70,7 @@ def sees_everything(actor: Actor) -> bool:
     if isinstance(actor, SystemActor):
         return True
     if isinstance(actor, ApiKey):
-        return actor.role == ApiKeyRole.ADMIN
+        return actor.role in PLATFORM_KEY_ROLES
     return bool(actor.is_authenticated and actor.is_active and actor.is_staff)
 
 

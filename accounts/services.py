@@ -25,6 +25,7 @@ from .audit import audit_record, record_change, snapshot
 from .models import (
     ERR_KEY_ACCOUNT,
     KIND_RANK,
+    PLATFORM_KEY_ROLES,
     Account,
     AccountKind,
     ApiKey,
@@ -228,7 +229,7 @@ def api_key_create(
         raise ValidationError(
             {"role": f"Unknown role {role!r}; one of {', '.join(ApiKeyRole.values)}."}
         )
-    if (role == ApiKeyRole.ADMIN) != (account is None):
+    if (role in PLATFORM_KEY_ROLES) != (account is None):
         raise ValidationError({"account": ERR_KEY_ACCOUNT})
     prefix = secrets.token_hex(4)
     while ApiKey.objects.filter(prefix=prefix).exists():

@@ -11,13 +11,24 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.conf import settings
 
-from .models import COUNT_MAX, DEVICE_MAX, EVENT_ID_MAX, NAME_MAX, ApiCallCategory, EventType
+from .models import (
+    COUNT_MAX,
+    DESCRIPTION_MAX,
+    DEVICE_MAX,
+    EVENT_ID_MAX,
+    NAME_MAX,
+    QUANTITY_DIGITS,
+    QUANTITY_PLACES,
+    ApiCallCategory,
+    EventType,
+)
 
 # Usage is dated from here on: nothing this site bills is older, and an earlier date is a sender's
 # clock or parser gone wrong.
@@ -41,6 +52,13 @@ ERR_COUNT = f"Must be an integer from 1 to {COUNT_MAX}."
 ERR_UNICODE = (
     "Must be valid Unicode text: no lone surrogate such as \\ud800 (in a file: only UTF-8)."
 )
+ERR_DECIMAL = (
+    "Must be a number of at least 0 with at most 6 decimals (a JSON number or a string such as "
+    '"12.5"), below 10^18.'
+)
+ERR_WINDOW_ORDER = "Must not be before start."
+ERR_WINDOW_LONG = "A usage window may last at most {days} days."
+ERR_WINDOW_OR_POINT = "Send either start and end (a window) or timestamp (a point), not both."
 ERR_TYPE = "Must be one of: " + ", ".join(EventType.values) + "."
 ERR_CATEGORY = "Must be one of: " + ", ".join(ApiCallCategory.values) + "."
 
@@ -49,6 +67,14 @@ Errors = dict[str, list[str]]
 # C0 and C1 control characters: no name needs them, and without them the fingerprint's field
 # separator cannot occur inside a field.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The longest usage window accepted: a day's recomputation looks back as far as the longest one.
+MAX_USAGE_WINDOW = timedelta(days=31)
+_QUANTUM = Decimal(1).scaleb(-QUANTITY_PLACES)
+_DECIMAL_LIMIT = Decimal(10) ** (QUANTITY_DIGITS - QUANTITY_PLACES)
+# A decimal in text: digits, at most one point, no exponent, no sign but an optional minus
+# (refused as negative with the same message as any other bad number).
+_DECIMAL_TEXT = re.compile(r"^-?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})$")
+
 # Lone surrogates: JSON's "\ud800" escapes decode to them, and so do a file's bytes that are not
 # UTF-8 (files are read with surrogateescape); no UTF-8 text, so no database row, can hold one.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -136,6 +162,36 @@ class Checked:
             parsed = parsed.astimezone(UTC)
         return parsed
 
+    def optional_text(self, field: str, max_length: int) -> str:
+        """Text that may be absent (or empty): then ""."""
+        if self.raw.get(field) in (None, ""):
+            return ""
+        return self.text(field, max_length)
+
+    def decimal(self, field: str, *, required: bool = True) -> Decimal | None:
+        """A decimal of at least 0 with at most 6 places, from a JSON number or a string, as
+        text with exactly 6 places so equal amounts store and fingerprint alike."""
+        value = self.raw.get(field)
+        if value is None or value == "":
+            if required:
+                self.fail(field, ERR_REQUIRED)
+            return None
+        parsed = None
+        if (value.__class__ is str and _DECIMAL_TEXT.match(value)) or value.__class__ is int:
+            parsed = Decimal(value)
+        elif value.__class__ is float and value == value and abs(value) != float("inf"):
+            # The shortest text that reads back as the same float: 0.1 is 0.1, not 0.1000…0555.
+            parsed = Decimal(repr(value))
+        try:
+            if parsed is not None and 0 <= parsed < _DECIMAL_LIMIT:
+                exact = parsed.quantize(_QUANTUM)
+                if exact == parsed:
+                    return exact
+        except InvalidOperation:
+            pass
+        self.fail(field, ERR_DECIMAL)
+        return None
+
     def integer(self, field: str, minimum: int, maximum: int, message: str) -> int | None:
         """An integer from `minimum` to `maximum`; `message` may name {max}."""
         value = self.raw.get(field)
@@ -217,11 +273,46 @@ def _api_call(c: Checked, bounds: Bounds) -> Fields:
     }
 
 
+def _usage(c: Checked, bounds: Bounds) -> Fields:
+    """Metered usage: a window (start and end) or a point (timestamp)."""
+    raw = c.raw
+    window = raw.get("start") not in (None, "") or raw.get("end") not in (None, "")
+    ends_at = None
+    if window and raw.get("timestamp") not in (None, ""):
+        c.fail("timestamp", ERR_WINDOW_OR_POINT)
+        starts_at = None
+    elif window:
+        starts_at = c.timestamp("start", bounds.latest)
+        ends_at = c.timestamp("end", bounds.latest)
+        if starts_at is not None and ends_at is not None:
+            if ends_at < starts_at:
+                c.fail("end", ERR_WINDOW_ORDER)
+            elif ends_at - starts_at > MAX_USAGE_WINDOW:
+                c.fail("end", ERR_WINDOW_LONG.format(days=MAX_USAGE_WINDOW.days))
+    else:
+        starts_at = c.timestamp("timestamp", bounds.latest)
+    return {
+        "meter": c.text("meter", NAME_MAX),
+        "quantity": c.decimal("quantity"),
+        "occurred_at": starts_at,
+        "ends_at": ends_at,
+        "asset": c.text("asset", DEVICE_MAX),
+        "subscription": c.optional_text("subscription", DEVICE_MAX),
+        "client": c.uuid("client", required=False),
+        "region": c.optional_text("region", NAME_MAX),
+        "service": c.optional_text("service", NAME_MAX),
+        "source": c.optional_text("source", NAME_MAX),
+        "description": c.optional_text("description", DESCRIPTION_MAX),
+        "cost": c.decimal("cost", required=False),
+    }
+
+
 _CHECKERS: dict[str, Callable[[Checked, Bounds], Fields]] = {
     EventType.MACHINE_SESSION: _machine_session,
     EventType.DEVICE_CONNECTION: _device_connection,
     EventType.FIRMWARE_UPDATE: _firmware_update,
     EventType.API_CALL: _api_call,
+    EventType.USAGE: _usage,
 }
 
 

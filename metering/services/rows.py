@@ -11,6 +11,22 @@ from django.db import connection
 from ..models import EventType, UsageEvent
 from ..validation import FIELD_SEPARATOR, Fields, fingerprint
 
+# The columns only `usage` events fill. They come last, and the other types' fingerprints leave
+# them out, so events stored before metered usage existed still fingerprint as they did.
+USAGE_CONTENT: tuple[str, ...] = (
+    "ends_at",
+    "meter",
+    "quantity",
+    "asset",
+    "subscription",
+    "client",
+    "service",
+    "source",
+    "description",
+    "cost",
+)
+_USAGE_TAIL = len(USAGE_CONTENT)
+
 # What tells a duplicate from a conflict: the event's columns in this order, as text (an absent
 # value as ""), joined by validation.FIELD_SEPARATOR and hashed by validation.fingerprint.
 CONTENT: tuple[str, ...] = (
@@ -31,6 +47,7 @@ CONTENT: tuple[str, ...] = (
     "event_name",
     "count",
     "occurred_at",
+    *USAGE_CONTENT,
 )
 # The columns written by ingest, in COPY order: the content, so its text is the COPY line.
 COLUMNS: tuple[str, ...] = (*CONTENT, "received_at", "fingerprint")
@@ -45,11 +62,24 @@ _NOT_TEXT: dict[str, tuple[str, ...]] = {
     EventType.DEVICE_CONNECTION: ("occurred_at",),
     EventType.FIRMWARE_UPDATE: ("campaign", "occurred_at"),
     EventType.API_CALL: ("count", "occurred_at"),
+    EventType.USAGE: ("occurred_at", "quantity"),
 }
+# The optional usage columns that are not text: "" when absent.
+_USAGE_OPTIONAL = ("ends_at", "client", "cost")
+_USAGE = EventType.USAGE.value
 # COPY in CSV format with tab as the delimiter and a control character as the quote: validated
 # text holds no control characters, so no value needs quoting or escaping, and each row is its
 # content text with tabs. An empty value is NULL, except in the columns that are never NULL.
-_NULLABLE = ("license_id", "duration_seconds", "campaign", "count")
+_NULLABLE = (
+    "license_id",
+    "duration_seconds",
+    "campaign",
+    "count",
+    "ends_at",
+    "quantity",
+    "client",
+    "cost",
+)
 _COPY_SQL = (
     f"COPY {UsageEvent._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, "
     f"DELIMITER E'\\t', QUOTE E'\\x01', "
@@ -77,8 +107,15 @@ def event_row(
         content["license_id"] = str(license_id)
     for name in _NOT_TEXT[fields["type"]]:
         content[name] = str(content[name])
-    text = FIELD_SEPARATOR.join(_content_of(content))
-    print_ = fingerprint(text)
+    if fields["type"] == _USAGE:
+        for name in _USAGE_OPTIONAL:
+            value = content[name]
+            content[name] = "" if value is None else str(value)
+        text = FIELD_SEPARATOR.join(_content_of(content))
+        print_ = fingerprint(text)
+    else:
+        text = FIELD_SEPARATOR.join(_content_of(content))
+        print_ = fingerprint(text[:-_USAGE_TAIL])
     line = f"{text.replace(FIELD_SEPARATOR, _TAB)}\t{received_at}\t{print_}\n"
     return EventRow(index, (account_id, fields["event_id"]), print_, line, fields)
 

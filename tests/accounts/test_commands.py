@@ -50,9 +50,15 @@ class CreateApiKeyTests(BillingTestCase):
     def test_bad_arguments_exit_1_with_a_message_and_create_nothing(self) -> None:
         cases = [
             (["--account", "nope", "--role", "read"], "No account with the slug 'nope'."),
-            (["--role", "owner"], "Unknown role 'owner'; use one of admin, finance, ingest, read."),
-            (["--account", "alpha", "--role", "admin"], "Only admin keys are platform-wide"),
-            (["--role", "finance"], "Only admin keys are platform-wide"),
+            (
+                ["--role", "owner"],
+                "Unknown role 'owner'; use one of admin, finance, ingest, read, service.",
+            ),
+            (
+                ["--account", "alpha", "--role", "admin"],
+                "Only admin and service keys are platform-wide",
+            ),
+            (["--role", "finance"], "Only admin and service keys are platform-wide"),
         ]
         for args, message in cases:
             with self.subTest(args=args):

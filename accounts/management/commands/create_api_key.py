@@ -10,7 +10,10 @@ from accounts.services import api_key_create
 
 
 class Command(BaseCommand):
-    help = "Create an API key. Admin keys are platform-wide; other roles need --account <slug>."
+    help = (
+        "Create an API key. Admin and service keys are platform-wide; other roles need "
+        "--account <slug>."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--role", required=True, help=f"one of {', '.join(ApiKeyRole.values)}")
