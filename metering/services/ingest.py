@@ -29,12 +29,14 @@ ERR_ACCOUNT = "Unknown account, or one this key may not use."
 ERR_ACCOUNT_REQUIRED = "Required: this key is not tied to one account."
 ERR_ACCOUNT_MISMATCH = "The license belongs to another account."
 ERR_CAMPAIGN = "Unknown update campaign for this account."
+ERR_CLIENT = "Unknown client account, or one this key may not use."
 ERR_UPDATE_OUTSIDE = "Must be dated while the campaign ran, from {start} to {end} (UTC)."
 CONFLICT_DETAIL = "This event_id is already stored with different content; the stored event stays."
 
 # Plain text, compared once or twice per event: cheaper than the enum members.
 _SESSION = EventType.MACHINE_SESSION.value
 _UPDATE = EventType.FIRMWARE_UPDATE.value
+_USAGE = EventType.USAGE.value
 
 # Ingest holds this PostgreSQL advisory lock shared; `committed_watermark` takes it exclusively
 # for an instant, so every event id at or below the watermark it returns is committed.
@@ -107,6 +109,8 @@ def _resolve(
     for _, f in checked:
         if f["account"]:
             account_ids.add(f["account"])
+        if f["type"] == _USAGE and f["client"]:
+            account_ids.add(f["client"])
         if f["type"] == _SESSION:
             license_ids.add(f["license"])
         elif f["type"] == _UPDATE:
@@ -150,6 +154,12 @@ def _resolve(
             account_id = account_id or default_account or owner
             if owner is None or owner != account_id:
                 errors["campaign"] = [ERR_CAMPAIGN]
+        elif f["type"] == _USAGE:
+            account_id = account_id or default_account
+            # Stored as sent: the rating bills the asset's client by it. A client the key may
+            # not see is refused exactly like one that does not exist.
+            if f["client"] is not None and f["client"] not in accounts:
+                errors["client"] = [ERR_CLIENT]
         else:
             account_id = account_id or default_account
         if account_id is None and not errors:
