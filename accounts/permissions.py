@@ -45,6 +45,11 @@ class IsPlatformAdmin(_CapabilityPermission):
     capability = Capability.PLATFORM
 
 
+class CanGenerate(_CapabilityPermission):
+    message = "Only platform admins and platform service keys may generate billing."
+    capability = Capability.GENERATE
+
+
 class IsAuthenticatedActor(BasePermission):
     """Any valid key or signed-in user, whatever its role (for /me)."""
 

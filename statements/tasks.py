@@ -9,13 +9,14 @@ from .demo import feed
 from .services.chart_cache import statement_charts_refresh
 from .services.close import statements_close
 from .services.pdf import statement_pdf_build
-from .services.poll import statements_poll
+from .services.poll import events_poll
 
 
 @shared_task
 def poll_events() -> None:
-    """Every two minutes: price new usage and refresh the open statements it touched."""
-    run_job("poll_events", lambda run: statements_poll().counts())
+    """Every two minutes: price new machine sessions and refresh the open statements they
+    touched, then rate new metered usage into daily billing rows."""
+    run_job("poll_events", lambda run: events_poll())
 
 
 @shared_task

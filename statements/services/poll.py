@@ -11,6 +11,7 @@ from django.utils import timezone
 from metering.months import Month
 from metering.rating import RatingResult, charges_rate, rating_lock, rating_pending
 from metering.services.ingest import committed_watermark
+from metering.services.usage_rating import usage_rate
 
 from ..models import Statement, StatementStatus
 from .chart_cache import statement_charts_queue
@@ -92,3 +93,9 @@ def _refresh_touched(touched: set[tuple[int, date]], now: datetime) -> int:
     refresh_balances(wanted)
     statement_charts_queue(statement_ids=refreshed)
     return created
+
+
+def events_poll(*, now: datetime | None = None) -> dict[str, int]:
+    """The two-minute poll job: price new machine sessions and refresh the open statements they
+    touched, then rate new metered usage into daily billing rows. Returns the job's counts."""
+    return {**statements_poll(now=now).counts(), **usage_rate(now=now).counts()}
