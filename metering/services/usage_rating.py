@@ -30,10 +30,7 @@ from ..models import (
     Asset,
     BillingRow,
     InvoicedDay,
-    Meter,
-    MeterPrice,
     PricePlan,
-    Subscription,
     UsageCursor,
     UsageEvent,
     WaitingUsage,
@@ -42,6 +39,7 @@ from . import usage_sql as sql
 from .ingest import committed_watermark
 
 CURSOR = "usage"
+_TRUNCATE = "TRUNCATE usage_scope, usage_calc, usage_subs, usage_plans, usage_wait"
 _SCOPE_JOIN = "JOIN usage_scope sc ON sc.account_id = e.account_id AND sc.day = d.day"
 ONE_DAY = timedelta(days=1)
 
@@ -107,7 +105,7 @@ def billing_generate(*, start: date, end: date, now: datetime | None = None) -> 
         senders = list(Asset.objects.values_list("account_id", flat=True).distinct())
         with connection.cursor() as db:
             db.execute(sql.CREATE_TEMP_TABLES)
-            db.execute("TRUNCATE usage_scope, usage_calc, usage_subs, usage_plans")
+            db.execute(_TRUNCATE)
             db.execute(
                 "INSERT INTO usage_scope (account_id, day) SELECT s, d::date "
                 "FROM unnest(%s::bigint[]) s, generate_series(%s::date, %s::date, "
@@ -132,7 +130,7 @@ def _catch_up(cursor: UsageCursor, upto: int, now: datetime) -> UsageRatingResul
     params = {"after": after, "upto": upto, "now": now}
     with connection.cursor() as db:
         db.execute(sql.CREATE_TEMP_TABLES)
-        db.execute("TRUNCATE usage_scope, usage_calc, usage_subs, usage_plans")
+        db.execute(_TRUNCATE)
         if upto > after:
             result.events = UsageEvent.objects.filter(
                 type="usage", id__gt=after, id__lte=upto
@@ -150,6 +148,8 @@ def _catch_up(cursor: UsageCursor, upto: int, now: datetime) -> UsageRatingResul
     _recompute(result, cursor, upto, now, ranges=_runs(scope_days), whole_days=False)
     cursor.last_event_id = max(upto, after)
     # Taken after registering assets, so the poll's own new assets do not count as a change.
+    # (A change committed meanwhile by another transaction is seen by the next run: the
+    # sequence moved before our read, and its retry costs one recomputation at most.)
     cursor.references = _references_signature()
     cursor.updated_at = now
     cursor.save()
@@ -196,14 +196,15 @@ def _recompute(
                 sql.CALCULATE.format(days=days, scope_join=scope_join, day_filter=day_filter),
                 params,
             )
-            db.execute(sql.WAITING_ADD.format(days=days, start_day=sql.WAITING_START_DAY), params)
+            db.execute(sql.WAITING_FIND.format(days=days, start_day=sql.WAITING_START_DAY), params)
         db.execute(sql.UPSERT_ROWS, {"now": now})
         result.rows_written += db.rowcount
         db.execute(sql.DELETE_STALE_ROWS)
         result.rows_deleted += db.rowcount
         db.execute(sql.ADJUSTMENTS)
         adjustments = db.fetchall()
-        db.execute(sql.WAITING_CLEAR, {"now": now})
+        db.execute(sql.WAITING_CLEAR)
+        db.execute(sql.WAITING_KEEP, {"now": now})
     result.adjustments += _write_adjustments(adjustments, now)
     result.waiting = WaitingUsage.objects.count()
 
@@ -281,20 +282,12 @@ def _fill_plans() -> None:
 
 
 def _references_signature() -> str:
-    """Changes whenever something that can make waiting usage billable changes."""
-    parts = []
-    for model, field in (
-        (Meter, "updated_at"),
-        (MeterPrice, "created_at"),
-        (PricePlan, "updated_at"),
-        (AccountBilling, "updated_at"),
-        (Subscription, "updated_at"),
-        (Asset, "updated_at"),
-        (Account, "created_at"),
-    ):
-        latest = model.objects.order_by(f"-{field}").values_list(field, flat=True).first()
-        parts.append(f"{model.objects.count()}:{latest.isoformat() if latest else ''}")
-    return "|".join(parts)
+    """Moves whenever something that can make waiting usage billable changes (a sequence that
+    database triggers advance, see migration 0009)."""
+    with connection.cursor() as db:
+        db.execute("SELECT last_value, is_called FROM metering_references_version")
+        value, called = db.fetchone()
+    return str(value if called else 0)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:

@@ -119,6 +119,9 @@ CREATE TEMP TABLE IF NOT EXISTS usage_calc (
     source varchar(100), events integer, account_id bigint, plan_id bigint,
     currency varchar(3), price_id bigint, unit_price numeric, cost numeric, reason text
 ) ON COMMIT DROP;
+CREATE TEMP TABLE IF NOT EXISTS usage_wait (
+    usage_event_id bigint PRIMARY KEY, account_id bigint, day date, reason text
+) ON COMMIT DROP;
 """
 
 FILL_PLANS = """
@@ -297,13 +300,12 @@ WHERE (w.account_id IS NOT NULL OR b.open_id IS NOT NULL)
 """
 
 # Usage of the scope that did not make a row: each event with its group's reason (an event
-# overlapping several days keeps one entry, the first reason found), keeping when it was first
-# seen; then the scope's entries this pass did not renew are billed now and go.
+# overlapping several days keeps one entry, the first reason found). The scope's entries not
+# found again are billed now and go; the others keep when they were first seen.
 
-WAITING_ADD = """
-INSERT INTO metering_waitingusage (usage_event_id, account_id, day, reason, first_seen_at,
-                                   last_tried_at)
-SELECT DISTINCT ON (e.id) e.id, e.account_id, {start_day}, c.reason, %(now)s, %(now)s
+WAITING_FIND = """
+INSERT INTO usage_wait (usage_event_id, account_id, day, reason)
+SELECT DISTINCT ON (e.id) e.id, e.account_id, {start_day}, c.reason
 FROM usage_calc c
 JOIN metering_usageevent e
   ON e.account_id = c.sender AND e.meter = c.meter_code AND e.asset = c.asset
@@ -313,8 +315,7 @@ LEFT JOIN metering_meter m ON m.code = e.meter
 WHERE c.reason IS NOT NULL AND e.type = 'usage' AND e.id <= %(upto)s
   AND e.occurred_at >= %(lo)s AND e.occurred_at < %(hi)s AND d.day = c.day
 ORDER BY e.id, c.day
-ON CONFLICT (usage_event_id) DO UPDATE
-SET reason = excluded.reason, last_tried_at = excluded.last_tried_at
+ON CONFLICT DO NOTHING
 """
 
 WAITING_START_DAY = _DAY.format(col="e.occurred_at")
@@ -322,5 +323,14 @@ WAITING_START_DAY = _DAY.format(col="e.occurred_at")
 WAITING_CLEAR = """
 DELETE FROM metering_waitingusage w
 USING usage_scope sc
-WHERE w.account_id = sc.account_id AND w.day = sc.day AND w.last_tried_at <> %(now)s
+WHERE w.account_id = sc.account_id AND w.day = sc.day
+  AND NOT EXISTS (SELECT 1 FROM usage_wait u WHERE u.usage_event_id = w.usage_event_id)
+"""
+
+WAITING_KEEP = """
+INSERT INTO metering_waitingusage (usage_event_id, account_id, day, reason, first_seen_at,
+                                   last_tried_at)
+SELECT u.usage_event_id, u.account_id, u.day, u.reason, %(now)s, %(now)s FROM usage_wait u
+ON CONFLICT (usage_event_id) DO UPDATE
+SET reason = excluded.reason, last_tried_at = excluded.last_tried_at
 """
