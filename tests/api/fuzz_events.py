@@ -26,6 +26,9 @@ AWKWARD = st.sampled_from(
         -1,
         1.5,
         "",
+        "1e5",
+        "0.0000001",
+        float("nan"),
     ]
 )
 
@@ -70,6 +73,23 @@ def templates(license: str, account: str, campaign: str) -> list[dict[str, Any]]
             "event": "/v3/devices",
             "count": 2,
             "timestamp": "2026-05-01T12:00:00Z",
+        },
+        {
+            "event_id": "fuzz-usage",
+            "type": "usage",
+            "account": account,
+            "meter": "cpu_hours",
+            "quantity": "1.5",
+            "start": "2026-05-01T12:00:00Z",
+            "end": "2026-05-01T13:00:00Z",
+            "asset": "vm-1",
+            "subscription": "sub-1",
+            "client": account,
+            "region": "west",
+            "service": "compute",
+            "source": "azure_stack",
+            "description": "A VM",
+            "cost": "0.25",
         },
     ]
 
