@@ -127,6 +127,39 @@ ACCOUNTS: list[tuple[str, str, str, str | None, str, str]] = [
         "Aqua Water Utility",
         BusinessModel.API_CALLS,
     ),
+    # Hosting tenants of the partners: metered cloud usage billed in EUR (metering demo).
+    (
+        "proseware",
+        "Proseware Web",
+        AccountKind.CUSTOMER,
+        "blue-harbor",
+        "Proseware",
+        BusinessModel.ACTIVE_DEVICES,
+    ),
+    (
+        "adatum",
+        "Adatum Retail",
+        AccountKind.CUSTOMER,
+        "blue-harbor",
+        "Adatum",
+        BusinessModel.ACTIVE_DEVICES,
+    ),
+    (
+        "woodgrove",
+        "Woodgrove Apps",
+        AccountKind.CUSTOMER,
+        "red-rock",
+        "Woodgrove",
+        BusinessModel.ACTIVE_DEVICES,
+    ),
+    (
+        "relecloud",
+        "Relecloud Games",
+        AccountKind.CUSTOMER,
+        "red-rock",
+        "Relecloud",
+        BusinessModel.ACTIVE_DEVICES,
+    ),
 ]
 
 USERS: list[tuple[str, str | None, str, str]] = [
@@ -139,6 +172,7 @@ USERS: list[tuple[str, str | None, str, str]] = [
     ("mike", "globex", Role.MEMBER, "aggregator member (read-only)"),
     ("tom", "globex-metro", Role.OWNER, "tenant owner: sees only Metro Transit"),
     ("carla", "contoso", Role.OWNER, "customer owner: sees only Contoso Rendering"),
+    ("hana", "proseware", Role.OWNER, "hosting tenant owner: Proseware Web's cloud usage"),
 ]
 
 

@@ -115,7 +115,16 @@ class SeedDemoTests(TestCase):
             sorted(
                 slug for slug, parent in parents.items() if parent in ("blue-harbor", "red-rock")
             ),
-            ["contoso", "fabrikam", "tailspin", "wingtip"],
+            [
+                "adatum",
+                "contoso",
+                "fabrikam",
+                "proseware",
+                "relecloud",
+                "tailspin",
+                "wingtip",
+                "woodgrove",
+            ],
         )
         self.assertGreaterEqual(sum(1 for parent in parents.values() if parent == "globex"), 3)
         self.assertEqual(
