@@ -307,7 +307,11 @@ def _midnight(day: date) -> datetime:
 
 def invoiced_days_mark(*, account_ids: list[int], start: date, end: date) -> int:
     """Mark the days from `start` to `end` of the accounts as invoiced: their billing rows never
-    change again. Called by invoicing when a document that bills them is issued."""
+    change again. Called by invoicing when a document that bills them is issued; it waits for a
+    running poll or generation, so the rows it invoices are the ones they left."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("invoiced_days_mark() must run inside the issuing transaction.")
+    usage_lock()
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     marked = InvoicedDay.objects.bulk_create(
         [InvoicedDay(account_id=a, day=d) for a in account_ids for d in days],
