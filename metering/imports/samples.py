@@ -155,12 +155,19 @@ def azure_stack_write(path: Path, vms: list[SampleVm], start: date, end: date) -
     return len(value)
 
 
-def azure_local_write(path: Path, vms: list[SampleVm], start: date, end: date) -> int:
-    """Hourly allocation snapshots for [start, end): each VM and its data disk."""
+def azure_local_write(
+    path: Path, vms: list[SampleVm], start: date, end: date, *, interval_minutes: int = 60
+) -> int:
+    """Allocation snapshots for [start, end), every `interval_minutes` (hourly, as the
+    collector takes them; 1440 gives daily snapshots, 24 times fewer rows): each VM and its
+    data disk."""
+    step = timedelta(minutes=interval_minutes)
+    per_day = (24 * 60) // interval_minutes
+    interval = "" if interval_minutes == azure_local.DEFAULT_INTERVAL else interval_minutes
     rows = 0
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(azure_local.COLUMNS)
+        writer.writerow((*azure_local.COLUMNS, "interval_minutes"))
         for vm in vms:
             group = f"/subscriptions/{vm.subscription}/resourceGroups/rg-{vm.name}/providers"
             vm_id = (
@@ -168,34 +175,22 @@ def azure_local_write(path: Path, vms: list[SampleVm], start: date, end: date) -
                 "Microsoft.AzureStackHCI/virtualMachineInstances/default"
             )
             disk_id = f"{group}/Microsoft.AzureStackHCI/virtualHardDisks/{vm.name}-data"
+            common = ("hci-cluster-01", vm.subscription, f"rg-{vm.name}")
+            vm_row = (azure_local.VM_TYPE, vm_id, vm.name, vm.vcpus, vm.memory_gb, "", interval)
+            disk_row = (
+                azure_local.DISK_TYPE,
+                disk_id,
+                f"{vm.name}-data",
+                "",
+                "",
+                vm.disk_gb,
+                interval,
+            )
             for day in _days(start, end):
-                for hour in range(24):
-                    at = _iso(day + timedelta(hours=hour))
-                    common = ("hci-cluster-01", vm.subscription, f"rg-{vm.name}")
-                    writer.writerow(
-                        (
-                            at,
-                            *common,
-                            azure_local.VM_TYPE,
-                            vm_id,
-                            vm.name,
-                            vm.vcpus,
-                            vm.memory_gb,
-                            "",
-                        )
-                    )
-                    writer.writerow(
-                        (
-                            at,
-                            *common,
-                            azure_local.DISK_TYPE,
-                            disk_id,
-                            f"{vm.name}-data",
-                            "",
-                            "",
-                            vm.disk_gb,
-                        )
-                    )
+                for index in range(per_day):
+                    at = _iso(day + index * step)
+                    writer.writerow((at, *common, *vm_row))
+                    writer.writerow((at, *common, *disk_row))
                     rows += 2
     return rows
 

@@ -9,6 +9,7 @@ from tempfile import TemporaryDirectory
 from django.test import override_settings
 
 from accounts.models import Account
+from metering.imports import samples
 from metering.imports.runner import ERR_NO_ROOT, ImportFailed, usage_import
 from metering.imports.samples import sample_meter_maps_create
 from metering.models import (
@@ -337,4 +338,68 @@ class ImportFailureTests(ImportTestCase):
         record = usage_import(platform="azure_stack", path=path)
         self.assertEqual(
             (record.status, record.failure), (ImportStatus.FAILED, "The file is not UTF-8 text.")
+        )
+
+
+class SampleFilesTests(ImportTestCase):
+    """The generator the demo uses writes files every importer takes whole."""
+
+    def test_generated_files_import_without_rejections(self) -> None:
+
+        for platform in ("azure_stack", "azure_local", "public_azure", "cloudstack"):
+            SubscriptionFactory(external_id=f"{platform}-1", platform=platform, account=self.tenant)
+        folder = Path(self.enterContext(TemporaryDirectory()))
+        start, end = datetime(2026, 5, 30).date(), datetime(2026, 6, 1).date()
+        expected = {
+            # records written, events: per VM and day
+            "azure_stack": (samples.azure_stack_write, 2 * 2 * 3, 2 * 2 * 3),
+            "azure_local": (samples.azure_local_write, 2 * 2 * 48, 2 * 2 * 72),
+            "public_azure": (samples.public_azure_write, 2 * 2 * 3, 2 * 2 * 3),
+            "cloudstack": (samples.cloudstack_write, 2 * 2 * 3, 2 * 2 * 3),
+        }
+        for platform, (write, records, events) in expected.items():
+            with self.subTest(platform=platform):
+                vms = [
+                    samples.SampleVm(f"{platform}-1", "vm-a", vcpus=2),
+                    samples.SampleVm(f"{platform}-1", "vm-b", vcpus=4, windows=True),
+                ]
+                path = folder / platform
+                self.assertEqual(write(path, vms, start, end), records)
+                record = usage_import(platform=platform, path=path)
+                self.assertEqual(
+                    (
+                        record.status,
+                        record.records,
+                        record.events,
+                        record.accepted,
+                        record.rejected,
+                    ),
+                    (ImportStatus.OK, records, events, events, 0),
+                )
+        # Azure Local: a VM's 4 vCPUs for 48 hourly snapshots.
+        self.assertEqual(
+            sum(
+                UsageEvent.objects.filter(
+                    meter="cpu_hours", subscription="azure_local-1", description="vm-b"
+                ).values_list("quantity", flat=True)
+            ),
+            Decimal(4 * 48),
+        )
+
+    def test_daily_azure_local_snapshots(self) -> None:
+
+        path = Path(self.enterContext(TemporaryDirectory())) / "daily.csv"
+        vm = samples.SampleVm("local-1", "vm-a", vcpus=2, memory_gb=8, disk_gb=100)
+        start, end = datetime(2026, 5, 1).date(), datetime(2026, 5, 3).date()
+        self.assertEqual(
+            samples.azure_local_write(path, [vm], start, end, interval_minutes=1440), 4
+        )
+        usage_import(platform="azure_local", path=path)
+        self.assertEqual(
+            sorted(UsageEvent.objects.filter(occurred_at=day(1)).values_list("meter", "quantity")),
+            [
+                ("cpu_hours", Decimal(48)),
+                ("memory_gb_hours", Decimal(192)),
+                ("storage_gb", Decimal(100)),
+            ],
         )
