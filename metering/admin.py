@@ -1,5 +1,6 @@
-"""Admin for usage, read-only: stored events, the sessions still waiting for a price (with the
-reason) and the generated monthly reports (they never change). Large tables are never counted
+"""Admin for usage: stored events, the sessions still waiting for a price (with the reason) and
+the generated monthly reports (read-only, they never change); platform imports' meter map,
+collection regions (with "Collect now") and import records. Large tables are never counted
 row by row. Priced lines are read on the statement pages and the API (their composite primary
 key keeps them out of the admin)."""
 
@@ -107,9 +108,9 @@ class CollectionRegionAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             format_html(
-                'Collection queued for {} region(s); follow it in <a href="{}">usage imports</a>.',
+                'Collection queued for {} region(s); follow it on <a href="{}">Usage imports</a>.',
                 len(ids),
-                reverse("admin:metering_usageimport_changelist"),
+                reverse("metering_imports:list"),
             ),
         )
 

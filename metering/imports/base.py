@@ -122,6 +122,8 @@ def text(value: Any, max_length: int = NAME_MAX) -> str:
     """A printable one-line value cut to `max_length`: names and descriptions are labels."""
     if value is None:
         return ""
+    if value.__class__ is str and value.isprintable() and value == value.strip():
+        return value[:max_length]
     cleaned = _CONTROL.sub(" ", str(value)).strip()
     return cleaned[:max_length]
 

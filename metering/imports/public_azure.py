@@ -127,7 +127,8 @@ def measures(raw: dict[str, Any], context: Context) -> list[Measure]:
             cost=number(raw.get("CostInBillingCurrency"), "CostInBillingCurrency"),
             start=start,
             end=start + timedelta(days=1),
-            asset=asset_id(resource_id),
+            # Azure writes one resource's id in varying case from day to day.
+            asset=asset_id(resource_id.lower()),
             subscription=subscription,
             region=context.region or text(raw.get("ResourceLocation")),
             service=text(raw.get("MeterSubCategory")) or text(raw.get("ConsumedService")),

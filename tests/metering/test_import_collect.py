@@ -169,7 +169,7 @@ class CollectNowAdminTests(ImportTestCase):
             )
         task.delay_on_commit.assert_called_once_with(region_ids=[first.pk])
         self.assertContains(response, "Collection queued for 1 region(s)")
-        self.assertContains(response, reverse("admin:metering_usageimport_changelist"))
+        self.assertContains(response, reverse("metering_imports:list"))
         imports = self.client.get(reverse("admin:metering_usageimport_changelist"))
         self.assertEqual(imports.status_code, 200)
 

@@ -225,19 +225,19 @@ class PublicAzureTests(ImportTestCase):
         )
         self.assertEqual(record.errors[0]["record"], 4)
         self.assertIn("has no cms-subscription tag", record.errors[0]["reason"])
-        rg = "/subscriptions/6e2f4c1a-8b3d-4e5f-9a0b-1c2d3e4f5a6b/resourceGroups"
+        rg = "/subscriptions/6e2f4c1a-8b3d-4e5f-9a0b-1c2d3e4f5a6b/resourcegroups"
         self.assertEqual(
             stored(),
             [
                 ("bandwidth_gb", Decimal("12.500000"), day(1), day(2),
-                 f"{rg}/rg-tenant-two/providers/Microsoft.Network/publicIPAddresses/t2-gw-ip",
+                 f"{rg}/rg-tenant-two/providers/microsoft.network/publicipaddresses/t2-gw-ip",
                  "paz-tenant-2", "northeurope", "Inter-Region", Decimal("0.987500")),
                 ("cpu_hours", Decimal("24.000000"), day(1), day(2),
-                 f"{rg}/rg-tenant-one/providers/Microsoft.Compute/virtualMachines/t1-web01",
+                 f"{rg}/rg-tenant-one/providers/microsoft.compute/virtualmachines/t1-web01",
                  "paz-tenant-1", "westeurope", "Dsv3 Series", Decimal("2.112000")),
                 # Quantity and cost rounded half up to 6 decimals.
                 ("storage_gb", Decimal("0.032258"), day(1), day(2),
-                 f"{rg}/rg-tenant-one/providers/Microsoft.Compute/disks/t1-web01-os",
+                 f"{rg}/rg-tenant-one/providers/microsoft.compute/disks/t1-web01-os",
                  "paz-tenant-1", "westeurope", "Premium SSD Managed Disks", Decimal("0.635806")),
             ],
         )  # fmt: skip
