@@ -6,10 +6,12 @@ project, and for VMs and volumes the service or disk offering and the template.
 
 A record is priced through the meter map by the first of these keys that is mapped:
 `<usagetype>:<offeringid>`, `<usagetype>:<templateid>`, `<usagetype>` (so `1:<offering>`
-prices the running hours of VMs of that offering, `6` every volume). Hours are unit x hours;
-volumes, templates, ISOs and snapshots weigh their hours by their size in GB (GB-hours);
+prices the running hours of VMs of that offering, `6` every volume). An `enddate` on the 59th
+second is the period's inclusive last second; the window ends a second later. Hours are unit x
+hours; volumes, templates, ISOs and snapshots weigh their hours by their size in GB (GB-hours);
 traffic counts GB."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,8 @@ USAGE_TYPES = {
 SIZED_TYPES = frozenset({6, 7, 8, 9, 26, 27})
 BYTE_TYPES = frozenset({4, 5, 23, 24})
 GIGABYTE = 2**30
+# The usage server ends a period on its last second (23:59:59): the window ends a second later.
+INCLUSIVE_END_SECOND = 59
 ERR_SHAPE = "Not a listUsageRecords answer: expected listusagerecordsresponse.usagerecord."
 ERR_RECORD = "A usage record must be a JSON object."
 ERR_TYPE = "usagetype must be a CloudStack usage type number; got {value!r}."
@@ -95,6 +99,8 @@ def measures(raw: Any, context: Context) -> list[Measure]:
     usage_type = _usage_type(raw.get("usagetype"))
     start = moment(raw.get("startdate"), "startdate")
     end = moment(raw.get("enddate"), "enddate")
+    if end.second == INCLUSIVE_END_SECOND:
+        end += timedelta(seconds=1)
     if end < start:
         raise RecordError(ERR_WINDOW)
     raw_usage = number(raw.get("rawusage"), "rawusage")

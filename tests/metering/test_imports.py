@@ -297,7 +297,8 @@ class CloudStackTests(ImportTestCase):
                 ("bandwidth_gb", Decimal("5.000000"), day(1), day(2),
                  "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", account, zone, "NETWORK_BYTES_SENT", None),
                 # 24 running hours of a 2-vCPU offering (factor 2).
-                ("cpu_hours", Decimal("48.000000"), day(1), day(1, 23, 59, 59),
+                # CloudStack's inclusive 23:59:59 ends the day.
+                ("cpu_hours", Decimal("48.000000"), day(1), day(2),
                  "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6", account, zone, "RUNNING_VM", None),
                 # A 100 GiB volume all day into the GB (average) meter.
                 ("storage_gb", Decimal("100.000000"), day(1), day(2),
