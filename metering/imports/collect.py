@@ -32,7 +32,8 @@ def _discover(root: Path) -> None:
             continue
         for child in folder.iterdir():
             name = child.name
-            if child.is_dir() and not name.startswith(".") and len(name) <= NAME_MAX:
+            usable = name.isprintable() and len(name) <= NAME_MAX and not name.startswith(".")
+            if child.is_dir() and usable:
                 CollectionRegion.objects.get_or_create(platform=platform, region=name)
 
 
