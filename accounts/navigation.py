@@ -38,7 +38,13 @@ NAVIGATION: tuple[NavSection, ...] = (
         ),
     ),
     NavSection("Audit log", (NavItem("Audit log", "accounts:audit_log", Capability.MANAGE),)),
-    NavSection("Health", (NavItem("Health", "accounts:health", Capability.PLATFORM),)),
+    NavSection(
+        "Health",
+        (
+            NavItem("Health", "accounts:health", Capability.PLATFORM),
+            NavItem("Usage imports", "metering_imports:list", Capability.PLATFORM),
+        ),
+    ),
 )
 
 

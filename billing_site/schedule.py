@@ -8,6 +8,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "metering.tasks.rollup_device_usage",
         "schedule": crontab(minute="*/2"),
     },
+    # Hourly: new platform usage files from USAGE_IMPORT_DIR through the ingest.
+    "collect-usage": {
+        "task": "metering.tasks.collect_usage",
+        "schedule": crontab(minute=7),
+    },
     "expire-service-packages": {
         "task": "quotas.tasks.expire_service_packages",
         "schedule": crontab(minute=1),

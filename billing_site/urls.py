@@ -46,6 +46,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("billing/", include("quotas.urls")),
+    path("usage-imports/", include("metering.imports.urls")),
     path("", include("statements.urls")),
     path("", include("accounts.urls")),
 ]

@@ -200,6 +200,12 @@ CELERY_BEAT_SCHEDULE: dict = {}  # filled in by billing_site.celery from billing
 # parts and the statements they open within a year.
 MAX_SESSION_SECONDS = env_int("MAX_SESSION_SECONDS", 31 * 86400, minimum=1, maximum=366 * 86400)
 
+# Platform usage files the hourly collection imports, from <dir>/<platform>/<region>/ (then
+# moved to done/ or failed/ beside them); and the resource-group tag that names our
+# subscription in a Public Azure cost export.
+USAGE_IMPORT_DIR = Path(env_str("USAGE_IMPORT_DIR", str(VAR_DIR / "usage-imports")))
+PUBLIC_AZURE_SUBSCRIPTION_TAG = env_str("PUBLIC_AZURE_SUBSCRIPTION_TAG", "cms-subscription")
+
 # POST /api/v1/events alone takes bodies up to this size: its documented 10,000-event batch is
 # about 2.8 MB, over the 2.5 MB (DATA_UPLOAD_MAX_MEMORY_SIZE) every other request may send.
 INGEST_MAX_BODY_SIZE = 8 * 2**20

@@ -22,6 +22,7 @@ from .events import (
     EventType,
     UsageEvent,
 )
+from .imports import ERRORS_KEPT, CollectionRegion, ImportStatus, UsageImport
 from .usage import (
     AccountBilling,
     Aggregation,
@@ -42,6 +43,7 @@ __all__ = [
     "COUNT_MAX",
     "DESCRIPTION_MAX",
     "DEVICE_MAX",
+    "ERRORS_KEPT",
     "EVENT_ID_MAX",
     "MONEY_DIGITS",
     "MONEY_PLACES",
@@ -56,9 +58,11 @@ __all__ = [
     "BillingRow",
     "Charge",
     "ChargeRollup",
+    "CollectionRegion",
     "DailyUsage",
     "DeviceMonth",
     "EventType",
+    "ImportStatus",
     "InvoicedDay",
     "Meter",
     "MeterPrice",
@@ -71,6 +75,7 @@ __all__ = [
     "UnratedEvent",
     "UsageCursor",
     "UsageEvent",
+    "UsageImport",
     "UsageReport",
     "UsageReportMonth",
     "WaitingUsage",
