@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("metering", "0008_usage_guards"),
+        ("metering", "0009_references_version"),
     ]
 
     operations = [
