@@ -1,12 +1,13 @@
 """Admin for usage, read-only: stored events, the sessions still waiting for a price (with the
 reason) and the generated monthly reports (they never change). Large tables are never counted
 row by row. Priced lines are read on the statement pages and the API (their composite primary
-key keeps them out of the admin)."""
+key keeps them out of the admin). The metered-usage catalog's admin is in catalog_admin.py."""
 
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdmin
 
+from . import catalog_admin  # noqa: F401 - registers the catalog's admin
 from .models import UnratedEvent, UsageEvent, UsageReport, UsageReportMonth
 
 
