@@ -2,6 +2,7 @@
 billing settings) and the billing fields metering adds to the account API."""
 
 from typing import Any
+from uuid import UUID
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -183,12 +184,23 @@ class AssetSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The account that sends its usage; null when the caller may not see it.",
     )
-    client = serializers.UUIDField(allow_null=True, help_text="The account billed for it.")
+    client = serializers.UUIDField(
+        allow_null=True,
+        help_text="The account billed for it; null when unassigned (see `status`) or when the "
+        "caller may not see it.",
+    )
     source = serializers.CharField()
     description = serializers.CharField()
     first_seen_at = serializers.DateTimeField()
     last_seen_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=["assigned", "unassigned"])
+
+    @staticmethod
+    def _visible(actor: Actor, account: Account | None) -> UUID | None:
+        """An account's id, unless the caller may not see that account (no leak)."""
+        if account is None or not can_see_account(actor, account.id):
+            return None
+        return account.uuid
 
     def to_representation(self, instance: Asset) -> dict[str, Any]:
         actor: Actor = self.context["request"].user
@@ -196,10 +208,8 @@ class AssetSerializer(serializers.Serializer):
             {
                 "id": instance.uuid,
                 "asset_id": instance.asset_id,
-                "account": instance.account.uuid
-                if can_see_account(actor, instance.account_id)
-                else None,
-                "client": instance.client.uuid if instance.client_id else None,
+                "account": self._visible(actor, instance.account),
+                "client": self._visible(actor, instance.client),
                 "source": instance.source,
                 "description": instance.description,
                 "first_seen_at": instance.first_seen_at,

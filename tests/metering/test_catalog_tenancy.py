@@ -222,6 +222,14 @@ class AssetTests(CatalogCase):
         )
         self.assertRefused(self.api("get", asset_url(self.waiting)), 404)
 
+    def test_a_client_the_sender_may_not_see_is_not_named(self) -> None:
+        Asset.objects.filter(pk=self.waiting.pk).update(client=self.outsider_account)
+        body = self.api("get", asset_url(self.waiting), self.read).json()
+        self.assertEqual(
+            (body["account"], body["client"], body["status"]),
+            (str(self.account.uuid), None, "assigned"),
+        )
+
     def test_filters(self) -> None:
         self.assertEqual(
             self.asset_ids(self.api("get", f"{ASSETS}?unassigned=true", self.read)), ["vm-2"]
