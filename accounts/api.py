@@ -213,8 +213,8 @@ class AccountDetailView(generics.RetrieveAPIView):
 
     @extend_schema(
         summary="Change an account or its billing fields (admin key or platform staff)",
-        description="Only the fields sent change. `price_plan` (a plan's id, or null to use "
-        "the nearest account above's) applies to usage of days not yet invoiced.",
+        description="Only the fields sent change, the account's own and those the billing "
+        "apps add (such as `price_plan`) alike, in one transaction.",
     )
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         account = self.get_object()

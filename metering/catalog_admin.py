@@ -116,7 +116,7 @@ class AssetAdmin(AuditedModelAdmin):
     Usage of an unassigned asset waits and is rated by the next poll after it is assigned."""
 
     list_display = ("asset_id", "account", "client", "source", "first_seen_at", "last_seen_at")
-    list_filter = (AssignedFilter, "source")
+    list_filter = (AssignedFilter,)
     search_fields = ("=asset_id", "=uuid", "description")
     autocomplete_fields = ("client",)
     fields = (
