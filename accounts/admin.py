@@ -14,12 +14,13 @@ from django.core.paginator import Paginator
 from django.db import connection, router, transaction
 from django.db.models import Model, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.functional import cached_property
 
 from . import services
 from .audit import record_change, record_delete, snapshot
-from .models import Account, ApiKey, AuditEvent, JobRun, Membership
+from .models import Account, ApiKey, AuditEvent, BillingSettings, JobRun, Membership
 
 
 class EstimatedCountPaginator(Paginator):
@@ -269,6 +270,28 @@ class JobRunAdmin(ReadOnlyAdmin):
     list_filter = ("status", "name")
     search_fields = ("name", "error")
     date_hierarchy = "started_at"
+
+
+@admin.register(BillingSettings)
+class BillingSettingsAdmin(AuditedModelAdmin):
+    """One row of site-wide settings: the list opens it, it cannot be added twice or deleted."""
+
+    fields = ("use_overlap_usage_selection", "default_billing_aggregation_monthly", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        settings_row = BillingSettings.load()
+        return HttpResponseRedirect(
+            reverse("admin:accounts_billingsettings_change", args=[settings_row.pk])
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not BillingSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 class AuditedUserAdmin(AuditedModelAdmin, UserAdmin):

@@ -1,8 +1,11 @@
 """API: who am I, accounts and their members."""
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import Manager, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -21,6 +24,60 @@ from .scoping import account_or_404, sees_everything, visible_accounts
 def actor_of(request: Request) -> Any:
     """The API key or the signed-in user behind a request."""
     return request.user
+
+
+@dataclass(frozen=True)
+class AccountFieldExtension:
+    """Fields an app above this one adds to the account API (metering: the price plan). This
+    app may not import those apps, so they register here from their AppConfig.ready().
+
+    - `fields()`: new field instances; writable ones are accepted on POST and PATCH (platform
+      only, as both are), read-only ones only answered. Each field reads its own value from the
+      account (`get_attribute`).
+    - `save(actor=, account=, values=)`: stores the writable fields that were sent, inside the
+      transaction that creates or changes the account.
+    - `prepare(accounts)`: loads what the fields read for a page of accounts at once.
+    """
+
+    fields: Callable[[], dict[str, serializers.Field]]
+    save: Callable[..., None]
+    prepare: Callable[[list[Account]], None]
+
+
+ACCOUNT_FIELD_EXTENSIONS: list[AccountFieldExtension] = []
+
+
+def register_account_fields(extension: AccountFieldExtension) -> None:
+    if extension not in ACCOUNT_FIELD_EXTENSIONS:
+        ACCOUNT_FIELD_EXTENSIONS.append(extension)
+
+
+def _extension_values(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any], list[tuple[AccountFieldExtension, dict[str, Any]]]]:
+    """The account's own validated fields, and each extension's fields that were sent."""
+    own = dict(data)
+    extended = []
+    for extension in ACCOUNT_FIELD_EXTENSIONS:
+        values = {name: own.pop(name) for name in extension.fields() if name in own}
+        if values:
+            extended.append((extension, values))
+    return own, extended
+
+
+def _save_extensions(
+    actor: Any, account: Account, extended: Iterable[tuple[AccountFieldExtension, dict[str, Any]]]
+) -> None:
+    for extension, values in extended:
+        extension.save(actor=actor, account=account, values=values)
+
+
+class AccountListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        accounts = list(data.all() if isinstance(data, Manager) else data)
+        for extension in ACCOUNT_FIELD_EXTENSIONS:
+            extension.prepare(accounts)
+        return super().to_representation(accounts)
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -49,6 +106,13 @@ class AccountSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["slug", "is_active", "created_at"]
+        list_serializer_class = AccountListSerializer
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for extension in ACCOUNT_FIELD_EXTENSIONS:
+            fields.update(extension.fields())
+        return fields
 
     def validate_parent(self, parent: Account | None) -> Account | None:
         actor = self.context["request"].user
@@ -130,7 +194,10 @@ class AccountListCreateView(generics.ListCreateAPIView):
             raise PermissionDenied("Only an admin key or platform staff may create accounts.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = services.account_create(actor=request.user, **serializer.validated_data)
+        own, extended = _extension_values(serializer.validated_data)
+        with transaction.atomic():
+            account = services.account_create(actor=request.user, **own)
+            _save_extensions(request.user, account, extended)
         return Response(self.get_serializer(account).data, status=status.HTTP_201_CREATED)
 
 
@@ -139,6 +206,28 @@ class AccountDetailView(generics.RetrieveAPIView):
 
     def get_object(self) -> Account:
         return account_or_404(self.request.user, self.kwargs["account_id"])
+
+    @extend_schema(summary="An account the caller may see")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Change an account or its billing fields (admin key or platform staff)",
+        description="Only the fields sent change, the account's own and those the billing "
+        "apps add (such as `price_plan`) alike, in one transaction.",
+    )
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        account = self.get_object()
+        if not can(request.user, Capability.PLATFORM):
+            raise PermissionDenied("Only an admin key or platform staff may change accounts.")
+        serializer = self.get_serializer(account, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        own, extended = _extension_values(serializer.validated_data)
+        with transaction.atomic():
+            if own:
+                services.account_update(actor=request.user, account=account, **own)
+            _save_extensions(request.user, account, extended)
+        return Response(self.get_serializer(self.get_object()).data)
 
 
 class AccountMembersView(generics.ListCreateAPIView):

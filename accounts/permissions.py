@@ -46,8 +46,19 @@ class IsPlatformAdmin(_CapabilityPermission):
 
 
 class CanGenerate(_CapabilityPermission):
-    message = "Only platform admins and platform service keys may generate billing."
+    message = "Only an admin or service key, or platform staff, may do this."
     capability = Capability.GENERATE
+
+
+class ReadOrPlatform(BasePermission):
+    """Read keys and members read; only an admin key or platform staff writes (catalogs)."""
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        permission = (
+            CanRead() if request.method in ("GET", "HEAD", "OPTIONS") else IsPlatformAdmin()
+        )
+        self.message = permission.message
+        return permission.has_permission(request, view)
 
 
 class IsAuthenticatedActor(BasePermission):

@@ -12,7 +12,7 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from .models import PLATFORM_KEY_ROLES, Account, ApiKey
@@ -102,12 +102,19 @@ def can_see_account(actor: Actor, account_id: int) -> bool:
     return ids is None or account_id in ids
 
 
-def scope(queryset: QuerySet[M], actor: Actor, *, field: str = "account") -> QuerySet[M]:
-    """Rows of `queryset` whose `field` (an Account foreign key path) the actor may see."""
+def scope(
+    queryset: QuerySet[M], actor: Actor, *, field: str | tuple[str, ...] = "account"
+) -> QuerySet[M]:
+    """Rows of `queryset` whose `field` (an Account foreign key path) the actor may see; given
+    several fields, rows where any of them is visible (an asset: its client or its sender)."""
     ids = visible_account_ids(actor)
     if ids is None:
         return queryset
-    return queryset.filter(**{f"{field}__in": ids})
+    fields = (field,) if isinstance(field, str) else field
+    visible = Q()
+    for name in fields:
+        visible |= Q(**{f"{name}__in": ids})
+    return queryset.filter(visible)
 
 
 def scope_to(
@@ -118,7 +125,11 @@ def scope_to(
 
 
 def get_or_404(
-    queryset: QuerySet[M], actor: Actor, *, field: str = "account", **lookup: object
+    queryset: QuerySet[M],
+    actor: Actor,
+    *,
+    field: str | tuple[str, ...] = "account",
+    **lookup: object,
 ) -> M:
     """One object the actor may see, or 404 whether it does not exist or is another tenant's."""
     try:

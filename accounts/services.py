@@ -31,6 +31,7 @@ from .models import (
     ApiKey,
     ApiKeyRole,
     AuditAction,
+    BillingSettings,
     Membership,
     Role,
 )
@@ -139,6 +140,21 @@ def account_update(*, actor: Actor | None, account: Account, **changes: Any) -> 
     account.save()
     record_change(actor=actor, instance=account, old=old)
     return account
+
+
+@transaction.atomic
+def billing_settings_update(*, actor: Actor | None, **changes: bool) -> BillingSettings:
+    """Change the site-wide billing settings. A new selection mode applies to the days the
+    rating recomputes from then on, never to days already invoiced."""
+    BillingSettings.load()
+    settings_row = BillingSettings.objects.select_for_update().get(pk=1)
+    old = snapshot(settings_row)
+    for field, value in changes.items():
+        setattr(settings_row, field, value)
+    if any(old[field] != value for field, value in changes.items()):
+        settings_row.save()
+        record_change(actor=actor, instance=settings_row, old=old)
+    return settings_row
 
 
 def user_password_changed(*, actor: Actor | None, user: AbstractBaseUser) -> None:

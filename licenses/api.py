@@ -10,12 +10,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanRead, IsPlatformAdmin
+from accounts.permissions import IsPlatformAdmin, ReadOrPlatform
 from accounts.scoping import account_or_404, get_or_404, scope
 
 from . import services
@@ -36,17 +35,6 @@ ERR_STATUS = "Must be one of: " + ", ".join(LicenseStatus.values) + "."
 def _in_force(rates: list, moment: datetime) -> object | None:
     started = [r for r in rates if r.effective_from <= moment]
     return max(started, key=lambda r: r.effective_from) if started else None
-
-
-class ReadOrAdmin(BasePermission):
-    """Read keys read; only an admin key (or platform staff) writes."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        permission = (
-            CanRead() if request.method in ("GET", "HEAD", "OPTIONS") else IsPlatformAdmin()
-        )
-        self.message = permission.message
-        return permission.has_permission(request, view)
 
 
 # -- Serializers ---------------------------------------------------------------------------------
@@ -199,7 +187,7 @@ class LicenseSerializer(serializers.Serializer):
 
 class LicenseTypeListCreateView(generics.ListCreateAPIView):
     serializer_class = LicenseTypeSerializer
-    permission_classes = [ReadOrAdmin]
+    permission_classes = [ReadOrPlatform]
 
     def get_queryset(self) -> QuerySet[LicenseType]:
         return LicenseType.objects.prefetch_related("rates").order_by("name")
@@ -218,7 +206,7 @@ class LicenseTypeListCreateView(generics.ListCreateAPIView):
 
 class MachineTypeListCreateView(generics.ListCreateAPIView):
     serializer_class = MachineTypeSerializer
-    permission_classes = [ReadOrAdmin]
+    permission_classes = [ReadOrPlatform]
 
     def get_queryset(self) -> QuerySet[MachineType]:
         rates = MachineRate.objects.select_related("region")
@@ -284,7 +272,7 @@ class LicenseTypeRateView(APIView):
 
 class LicenseListCreateView(generics.ListCreateAPIView):
     serializer_class = LicenseSerializer
-    permission_classes = [ReadOrAdmin]
+    permission_classes = [ReadOrPlatform]
 
     def get_queryset(self) -> QuerySet[License]:
         return scope(License.objects.select_related("account"), self.request.user).order_by("id")

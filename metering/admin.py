@@ -2,7 +2,7 @@
 the generated monthly reports (read-only, they never change); platform imports' meter map,
 collection regions (with "Collect now") and import records. Large tables are never counted
 row by row. Priced lines are read on the statement pages and the API (their composite primary
-key keeps them out of the admin)."""
+key keeps them out of the admin). The metered-usage catalog's admin is in catalog_admin.py."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyAdmin
 
+from . import catalog_admin  # noqa: F401 - registers the catalog's admin
 from .models import (
     CollectionRegion,
     PlatformMeterMap,

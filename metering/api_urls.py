@@ -1,9 +1,33 @@
 from django.urls import path
 
-from . import api, billing_generate_api
+from . import api, billing_generate_api, catalog_api
 
 urlpatterns = [
     path("events", api.EventsIngestView.as_view(), name="api-events"),
+    path("meters", catalog_api.MeterListCreateView.as_view(), name="api-meters"),
+    path("price-plans", catalog_api.PricePlanListCreateView.as_view(), name="api-price-plans"),
+    path(
+        "price-plans/<uuid:plan_id>/prices",
+        catalog_api.PricePlanPricesView.as_view(),
+        name="api-price-plan-prices",
+    ),
+    path(
+        "subscriptions",
+        catalog_api.SubscriptionListCreateView.as_view(),
+        name="api-subscriptions",
+    ),
+    path(
+        "subscriptions/<uuid:subscription_id>",
+        catalog_api.SubscriptionDetailView.as_view(),
+        name="api-subscription",
+    ),
+    path("assets", catalog_api.AssetListView.as_view(), name="api-assets"),
+    path("assets/<uuid:asset_id>", catalog_api.AssetDetailView.as_view(), name="api-asset"),
+    path(
+        "billing/settings",
+        catalog_api.BillingSettingsView.as_view(),
+        name="api-billing-settings",
+    ),
     path(
         "billing/generate/range",
         billing_generate_api.BillingGenerateRangeView.as_view(),

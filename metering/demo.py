@@ -223,4 +223,3 @@ def seed(stdout: Any = None, now: datetime | None = None) -> None:
 
 def _suffix(platform: str) -> str:
     return "csv" if platform in (Platform.AZURE_LOCAL, Platform.PUBLIC_AZURE) else "json"
-

@@ -206,6 +206,9 @@ class AccountReadTests(ApiTestCase):
                 "business_model": "active_devices",
                 "attributes": {},
                 "is_active": True,
+                # Added by metering (tests/metering/test_account_billing.py).
+                "price_plan": None,
+                "effective_price_plan": None,
             },
         )
 

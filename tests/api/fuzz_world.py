@@ -1,7 +1,9 @@
 """The data the schema fuzz test runs against: accounts at every level, a license with an open
 and a closed statement, a credit, a service package with a running campaign, a generated
-usage report for April 2026, and an API key of every role. The fuzzer sends the ids of these
-objects as well as random ones, so requests reach past the 404s into the views' own code."""
+usage report for April 2026, a meter with a price plan, a subscription, two assets (one
+unassigned, one another tenant's) and an API key of every role. The fuzzer sends the ids of
+these objects as well as random ones, so requests reach past the 404s into the views' own
+code."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +18,14 @@ from quotas.services.reports import usage_reports_run
 from statements.services.close import statements_close
 from statements.services.credits import credit_add
 from statements.services.poll import statements_poll
-from tests.factories import AccountFactory, LicenseFactory
+from tests.factories import (
+    AccountFactory,
+    AssetFactory,
+    LicenseFactory,
+    MeterFactory,
+    MeterPriceFactory,
+    SubscriptionFactory,
+)
 from tests.quotas import factories as devices
 from tests.statements.factories import at, catalog, ingest, session
 
@@ -30,6 +39,7 @@ CALLERS = [
     ("ingest", ApiKeyRole.INGEST, "alpha"),
     ("read", ApiKeyRole.READ, "alpha"),
     ("platform-read", ApiKeyRole.READ, "platform"),
+    ("service", ApiKeyRole.SERVICE, None),
 ]
 
 
@@ -77,6 +87,9 @@ def fuzz_world() -> FuzzWorld:
     )
     usage_reports_run(now=at("2026-05-05 00:10"))
     campaign_start(actor=None, account=alpha, name="Spring rollout", devices=5)
+    price = MeterPriceFactory(meter=MeterFactory(code="cpu_hours"))
+    subscription = SubscriptionFactory(account=tenant)
+    assets = [AssetFactory(account=alpha, client=None), AssetFactory(account=outsider)]
     keys = {
         name: api_key_create(
             actor=None, name=name, role=role, account=accounts.get(owner) if owner else None
@@ -96,6 +109,12 @@ def fuzz_world() -> FuzzWorld:
             "machine_type_id": [str(t.uuid) for t in MachineType.objects.all()],
             "package_id": [str(p.uuid) for p in ServicePackage.objects.all()],
             "campaign_id": [str(c.uuid) for c in UpdateCampaign.objects.all()],
+            "plan_id": [str(price.plan.uuid)],
+            "price_plan": [str(price.plan.uuid)],
+            "meter": ["cpu_hours"],
+            "subscription_id": [str(subscription.uuid)],
+            "asset_id": [str(a.uuid) for a in assets],
+            "client": account_ids,
             "month": MONTHS,
             "from": MONTHS,
             "to": MONTHS,
