@@ -26,7 +26,6 @@ from accounts.models import Account, BillingSettings
 from accounts.money import minor_unit
 
 from ..models import (
-    AccountBilling,
     Asset,
     BillingRow,
     InvoicedDay,
@@ -35,6 +34,7 @@ from ..models import (
     UsageEvent,
     WaitingUsage,
 )
+from ..plans import effective_plan_ids
 from . import usage_sql as sql
 from .ingest import committed_watermark
 
@@ -257,28 +257,20 @@ def _write_adjustments(records: list[tuple], now: datetime) -> int:
 
 
 def _fill_plans() -> None:
-    """Each account's effective price plan (its own, else its nearest ancestor's) into
-    usage_plans; accounts are few, so the tree is walked here."""
-    parents = dict(Account.objects.values_list("id", "parent_id"))
-    own = dict(
-        AccountBilling.objects.filter(price_plan__isnull=False).values_list(
-            "account_id", "price_plan_id"
-        )
-    )
+    """Each account's effective price plan (metering.plans, the one place of that rule) into
+    usage_plans, with its currency's minor unit for rounding."""
+    plan_ids = effective_plan_ids(Account.objects.values_list("id", flat=True))
     currencies = dict(PricePlan.objects.values_list("id", "currency"))
-    accounts, plans, places = [], [], []
-    for account_id in parents:
-        node, seen = account_id, set()
-        while node is not None and node not in own and node not in seen:
-            seen.add(node)
-            node = parents.get(node)
-        plan_id = own.get(node) if node is not None else None
-        if plan_id is not None:
-            accounts.append(account_id)
-            plans.append(plan_id)
-            places.append(minor_unit(currencies[plan_id]))
+    billed = [(account, plan) for account, plan in plan_ids.items() if plan is not None]
     with connection.cursor() as db:
-        db.execute(sql.FILL_PLANS, {"accounts": accounts, "plans": plans, "places": places})
+        db.execute(
+            sql.FILL_PLANS,
+            {
+                "accounts": [account for account, _ in billed],
+                "plans": [plan for _, plan in billed],
+                "places": [minor_unit(currencies[plan]) for _, plan in billed],
+            },
+        )
 
 
 def _references_signature() -> str:

@@ -68,7 +68,7 @@ class UsageCase(BillingTestCase):
     def rows(self, **filters: Any) -> list[tuple]:
         return list(
             BillingRow.objects.filter(**filters)
-            .order_by("day", "meter__code", "region", "adjustment_for")
+            .order_by("day", "meter__code", "region", "adjustment_for", "account__slug")
             .values_list("day", "meter__code", "quantity", "unit_price", "cost", "adjustment_for")
         )
 
