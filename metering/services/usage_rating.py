@@ -42,6 +42,9 @@ CURSOR = "usage"
 _TRUNCATE = "TRUNCATE usage_scope, usage_calc, usage_subs, usage_plans, usage_wait"
 _SCOPE_JOIN = "JOIN usage_scope sc ON sc.account_id = e.account_id AND sc.day = d.day"
 ONE_DAY = timedelta(days=1)
+# How far before the last run a reference change is looked for: a change committed while the
+# last run worked may carry a timestamp from before it started.
+_MARGIN = timedelta(minutes=10)
 
 
 @dataclass
@@ -121,8 +124,8 @@ def billing_generate(*, start: date, end: date, now: datetime | None = None) -> 
 def _catch_up(cursor: UsageCursor, upto: int, now: datetime) -> UsageRatingResult:
     result = UsageRatingResult(upto=max(upto, cursor.last_event_id))
     after = cursor.last_event_id
-    retry = _references_signature() != cursor.references and WaitingUsage.objects.exists()
-    if upto <= after and not retry:
+    changed = _references_signature() != cursor.references
+    if upto <= after and not changed:
         result.waiting = WaitingUsage.objects.count()
         return result
     overlap = BillingSettings.load().use_overlap_usage_selection
@@ -140,9 +143,12 @@ def _catch_up(cursor: UsageCursor, upto: int, now: datetime) -> UsageRatingResul
             cursor.max_window_seconds = max(cursor.max_window_seconds, db.fetchone()[0])
             where = "e.id > %(after)s AND e.id <= %(upto)s"
             db.execute(sql.SCOPE_FROM_EVENTS.format(days=days, where=where), params)
-        if retry:
+        if changed:
+            # Waiting usage may have become billable, and rows not invoiced may now be priced
+            # or attributed otherwise: both are recomputed.
             where = "e.id IN (SELECT usage_event_id FROM metering_waitingusage)"
             db.execute(sql.SCOPE_FROM_EVENTS.format(days=days, where=where), params)
+            db.execute(sql.SCOPE_FROM_CHANGED_REFERENCES, {"since": cursor.updated_at - _MARGIN})
         db.execute("SELECT day FROM usage_scope")
         scope_days = sorted({day for (day,) in db.fetchall()})
     _recompute(result, cursor, upto, now, ranges=_runs(scope_days), whole_days=False)

@@ -67,6 +67,33 @@ WHERE e.type = 'usage' AND {where}
 ON CONFLICT DO NOTHING
 """
 
+# The (sending account, day) pairs of rows not invoiced whose references changed since a moment:
+# a price of their plan and meter added that is in force on their day, their plan's markup,
+# their asset's assignment, their subscription, or the plan of their account or an account
+# above it.
+SCOPE_FROM_CHANGED_REFERENCES = """
+WITH RECURSIVE replanned(id) AS (
+    SELECT account_id FROM metering_accountbilling WHERE updated_at >= %(since)s
+    UNION
+    SELECT a.id FROM accounts_account a JOIN replanned r ON a.parent_id = r.id
+)
+INSERT INTO usage_scope (account_id, day)
+SELECT DISTINCT r.sender_id, r.day
+FROM metering_billingrow r
+WHERE NOT EXISTS (SELECT 1 FROM metering_invoicedday i
+                  WHERE i.account_id = r.account_id AND i.day = r.day)
+  AND (EXISTS (SELECT 1 FROM metering_meterprice p
+               WHERE p.plan_id = r.plan_id AND p.meter_id = r.meter_id
+                 AND p.created_at >= %(since)s
+                 AND p.effective_from < (r.day + 1)::timestamp AT TIME ZONE 'UTC')
+       OR r.plan_id IN (SELECT id FROM metering_priceplan WHERE updated_at >= %(since)s)
+       OR r.asset_id IN (SELECT id FROM metering_asset WHERE updated_at >= %(since)s)
+       OR r.subscription_id IN (
+           SELECT id FROM metering_subscription WHERE updated_at >= %(since)s)
+       OR r.account_id IN (SELECT id FROM replanned))
+ON CONFLICT DO NOTHING
+"""
+
 # Assets on first sight, in the sending account's namespace: source and description from the
 # first event; the client it names (checked visible at ingest), else the sender when nothing
 # sits below it, else none. Later events only widen first and last seen.

@@ -1,7 +1,7 @@
 """Usage rating: daily billing rows from `usage` events (issue 10). Every expectation is worked
 out by hand from the events and prices in the test."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -355,3 +355,49 @@ class MeterDeletionGuardTests(UsageCase):
         with self.assertRaisesMessage(Exception, "add-only"), transaction.atomic():
             type(price).objects.filter(id=price.id).update(unit_price=1)
         self.assertTrue(Meter.objects.filter(code="cpu").exists())
+
+
+class ReferenceChangeTests(UsageCase):
+    """Rows not invoiced follow their references: the poll after a change recomputes them."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.send(quantity="10")
+        usage_rate()
+        self.clock.stop()
+        self.clock = time_machine.travel(NOW + timedelta(hours=1), tick=False)
+        self.clock.start()
+
+    def test_a_price_added_with_a_past_start_reprices_days_not_invoiced(self) -> None:
+        MeterPriceFactory(
+            plan=self.plan,
+            meter=self.cpu,
+            unit_price=D("0.30"),
+            effective_from=datetime(2026, 5, 1, tzinfo=UTC),
+        )
+        usage_rate()
+        self.assertEqual(self.rows()[0][3:5], (D("0.30"), D("3.00")))
+
+    def test_reassigning_an_asset_moves_its_rows(self) -> None:
+        other = AccountFactory(parent=self.account)
+        asset = Asset.objects.get(asset_id="vm-1")
+        asset.client = other
+        asset.save()
+        usage_rate()
+        self.assertEqual(BillingRow.objects.get().account, other)
+
+    def test_a_new_plan_above_reprices_and_invoiced_days_do_not_move(self) -> None:
+        invoiced_days_mark(
+            account_ids=[self.tenant.id], start=date(2026, 5, 10), end=date(2026, 5, 10)
+        )
+        self.send(quantity="1", timestamp="2026-05-11T00:00:00Z")
+        usage_rate()
+        dearer = PricePlanFactory(name="Dearer", currency="EUR")
+        MeterPriceFactory(plan=dearer, meter=self.cpu, unit_price=D("1"))
+        AccountBilling.objects.filter(account=self.account).update(price_plan=dearer)
+        AccountBilling.objects.get(account=self.account).save()
+        usage_rate()
+        self.assertEqual(
+            [(r[0], r[4]) for r in self.rows()],
+            [(date(2026, 5, 10), D("1.00")), (date(2026, 5, 11), D("1.00"))],
+        )
