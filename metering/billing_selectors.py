@@ -27,6 +27,7 @@ from .months import Month
 GROUP_BY = ("meter", "account", "subscription", "region", "day", "month")
 ROW_RELATIONS = ("account", "subscription", "asset", "meter")
 _CURRENT, _PREVIOUS = "current", "previous"
+_TREE_ATTR = "_billing_tree_ids"
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,18 @@ class RowFilters:
     asset: str = ""  # the asset's id
 
 
+def tree_ids(account: Account) -> frozenset[int]:
+    """The account's tree, read once per request: a page asks for it in every reading."""
+    cached = account.__dict__.get(_TREE_ATTR)
+    if cached is None:
+        cached = account.__dict__[_TREE_ATTR] = account_tree_ids(account)
+    return cached
+
+
 def _in_view(actor: Actor, within: Account | None) -> QuerySet[BillingRow]:
     rows = scope(BillingRow.objects.all(), actor)
     if within is not None:
-        rows = rows.filter(account_id__in=account_tree_ids(within))
+        rows = rows.filter(account_id__in=tree_ids(within))
     return rows
 
 
@@ -107,6 +116,7 @@ def monthly_lines(
             "meter_id",
             "region",
             "currency",
+            "account__uuid",
             "account__name",
             "subscription__name",
             "subscription__external_id",
