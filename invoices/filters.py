@@ -77,7 +77,11 @@ class BillingGridFilter(StyledFilterSet):
     end = _DayFilter(method=_keep, label="To", widget=forms.TextInput(DATE_INPUT_ATTRS))
     month = _MonthFilter(method=_keep, label="Month", widget=forms.Select)
     tenant = django_filters.ModelChoiceFilter(
-        queryset=Account.objects.none(), to_field_name="uuid", method=_keep, empty_label="All"
+        queryset=Account.objects.none(),
+        to_field_name="uuid",
+        method=_keep,
+        empty_label="All",
+        label="Tenant",
     )
     subscription = django_filters.ChoiceFilter(method=_keep, empty_label="All")
     meter = django_filters.ModelChoiceFilter(

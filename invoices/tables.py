@@ -8,6 +8,7 @@ from typing import Any
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from accounts.columns import CountColumn, DateColumn, MoneyColumn, NumberColumn
 from accounts.listing import ClampedTable
@@ -17,6 +18,11 @@ from metering.months import Month
 from .formatting import format_quantity, format_unit_price
 
 EMPTY = "—"
+# A small inline chevron (no icon font or outside asset needed).
+ICON_OPEN = mark_safe(
+    '<svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" fill="none" '
+    'stroke="currentColor" stroke-width="1.6"><path d="M6 3.5 10.5 8 6 12.5"/></svg>'
+)
 _ATTRS = {"class": "table table-sm table-hover align-middle mb-0", "id": "billing-rows"}
 
 
@@ -121,8 +127,9 @@ class DailyRowTable(ClampedTable):
 
     def render_details(self, value: object) -> str:
         return format_html(
-            '<a class="btn btn-sm btn-outline-primary py-0" href="{}">Details</a>',
+            '<a class="row-icon" href="{}" aria-label="Details" title="Details">{}</a>',
             reverse("invoices:row", args=[value]),
+            ICON_OPEN,
         )
 
 
@@ -216,7 +223,9 @@ class MonthlyLineTable(ClampedTable):
         month = Month.of(value)
         query = self.day_query(record, month)
         return format_html(
-            '<a class="btn btn-sm btn-outline-primary py-0" href="?{}">Days</a>', query
+            '<a class="row-icon" href="?{}" aria-label="Days" title="The days of this line">{}</a>',
+            query,
+            ICON_OPEN,
         )
 
     def day_query(self, record: dict[str, Any], month: Month) -> str:
