@@ -1,7 +1,8 @@
 """The data the schema fuzz test runs against: accounts at every level, a license with an open
 and a closed statement, a credit, a service package with a running campaign, a generated
-usage report for April 2026, and an API key of every role. The fuzzer sends the ids of these
-objects as well as random ones, so requests reach past the 404s into the views' own code."""
+usage report for April 2026, daily billing rows of April and May 2026, and an API key of every
+role. The fuzzer sends the ids of these objects as well as random ones, so requests reach past
+the 404s into the views' own code."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from statements.services.close import statements_close
 from statements.services.credits import credit_add
 from statements.services.poll import statements_poll
 from tests.factories import AccountFactory, LicenseFactory
+from tests.metering.billing_world import billing_world
 from tests.quotas import factories as devices
 from tests.statements.factories import at, catalog, ingest, session
 
@@ -77,6 +79,7 @@ def fuzz_world() -> FuzzWorld:
     )
     usage_reports_run(now=at("2026-05-05 00:10"))
     campaign_start(actor=None, account=alpha, name="Spring rollout", devices=5)
+    billing_world(alpha, tenant, outsider)
     keys = {
         name: api_key_create(
             actor=None, name=name, role=role, account=accounts.get(owner) if owner else None
@@ -99,5 +102,10 @@ def fuzz_world() -> FuzzWorld:
             "month": MONTHS,
             "from": MONTHS,
             "to": MONTHS,
+            # The billing rows' days, meters and subscriptions (tests.metering.billing_world).
+            "start": ["2026-04-01", "2026-05-01"],
+            "end": ["2026-05-03", "2026-05-31"],
+            "meter": ["cpu_hours", "storage_gb"],
+            "subscription": ["sub-alpha", "sub-tenant"],
         },
     )
