@@ -3,7 +3,7 @@
 region, service and asset. The form turns them into a `GridQuery` for the selectors."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import django_filters
 from django import forms
@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from accounts.filters import DATE_INPUT_ATTRS, StyledFilterSet
 from accounts.models import Account
-from metering.billing_dates import DayRange, parse_day, parse_day_range
+from metering.billing_dates import MAX_RANGE_DAYS, DayRange, check_day_range, parse_day
 from metering.billing_selectors import RowFilters
 from metering.models import BillingRow, Meter, Subscription
 from metering.months import Month
@@ -157,18 +157,23 @@ class BillingGridFilter(StyledFilterSet):
         return GridQuery(mode=mode, days=days, filters=filters)
 
     def _day_range(self, values: dict) -> DayRange:
-        start, end = values.get("start"), values.get("end")
+        """The days asked for. Without an end: up to today (a start after today: that day);
+        without a start: from the first of the end's month. Refused days show this month."""
         default = self.this_month_so_far()
         if "start" in self.form.errors or "end" in self.form.errors:
             return default
+        start, end = values.get("start"), values.get("end")
+        if start is None and end is None:
+            return default
+        if end is None:
+            end = min(max(start, self.today), start + timedelta(days=MAX_RANGE_DAYS - 1))
+        if start is None:
+            start = Month.of(end).first_day
         try:
-            return DayRange(
-                *parse_day_range(
-                    (start or default.start).isoformat(), (end or default.end).isoformat()
-                )
-            )
+            check_day_range(start, end)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 for message in messages:
                     self.form.add_error(field, message)
             return default
+        return DayRange(start, end)

@@ -37,6 +37,14 @@ def parse_day(text: object) -> date:
     return day
 
 
+def check_day_range(start: date, end: date, *, max_days: int = MAX_RANGE_DAYS) -> None:
+    """A ValidationError on `end` when it is before `start` or the range is too long."""
+    if end < start:
+        raise ValidationError({"end": [ERR_END_BEFORE_START]})
+    if (end - start).days + 1 > max_days:
+        raise ValidationError({"end": [ERR_RANGE_TOO_LONG]})
+
+
 def parse_day_range(
     start: object, end: object, *, max_days: int = MAX_RANGE_DAYS
 ) -> tuple[date, date]:
@@ -49,13 +57,9 @@ def parse_day_range(
             days[field] = parse_day(text)
         except ValidationError as exc:
             errors[field] = exc.messages
-    if not errors:
-        if days["end"] < days["start"]:
-            errors["end"] = [ERR_END_BEFORE_START]
-        elif (days["end"] - days["start"]).days + 1 > max_days:
-            errors["end"] = [ERR_RANGE_TOO_LONG]
     if errors:
         raise ValidationError(errors)
+    check_day_range(days["start"], days["end"], max_days=max_days)
     return days["start"], days["end"]
 
 

@@ -82,6 +82,20 @@ class BillingGridPageTests(BillingTestCase):
         self.assertIn("$3.00", formula)
         self.assertContains(response, 'href="/billing/grid/"')  # the navigation's item
 
+    def test_one_end_of_the_range_is_enough(self) -> None:
+        client = self.login(self.owner)
+        cases = {
+            "start=2026-05-10": "2026-05-10 to 2026-05-20",
+            "start=2026-06-01": "2026-06-01 to 2026-06-01",
+            "start=2020-01-01": "2020-01-01 to 2020-12-31",
+            "end=2026-04-10": "2026-04-01 to 2026-04-10",
+        }
+        for query, days in cases.items():
+            with self.subTest(query=query):
+                response = client.get(f"{GRID}?{query}")
+                self.assertEqual(str(response.context["query"].days), days)
+                self.assertFalse(response.context["form"].errors)
+
     def test_summary_cards_beside_the_previous_range_with_the_change(self) -> None:
         response = self.login(self.owner).get(GRID)
         eur = next(c for c in response.context["cards"] if c["currency"] == "EUR")
@@ -307,7 +321,7 @@ class BillingRowDetailsTests(BillingTestCase):
             "0.50 EUR per vCPU-hour",
             "2026-01-01 00:00 UTC",
             "every region",
-            "10 × 0.50 = €5.00",
+            "10 \u00d7 0.50 = €5.00",  # the multiplication sign
             "Azure Stack",
             "Alpha production",
             "sub-alpha",
