@@ -196,7 +196,6 @@ def row_details(request: HttpRequest, row_id: str) -> HttpResponse:
             "title": f"Billing row {row.day:%Y-%m-%d}",
             "row": row,
             "events": events,
-            "events_shown": EVENTS_SHOWN,
             "markup": row.plan.markup_percent if row.imported_cost is not None else None,
             "back_url": f"{reverse('invoices:grid')}?{urlencode(back)}",
         },
