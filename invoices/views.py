@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django_tables2 import RequestConfig
 
-from accounts.listing import clamp_per_page, table_csv_response
+from accounts.listing import KnownCountPaginator, clamp_per_page, table_csv_response
 from accounts.models import Account, BillingSettings
 from accounts.roles import Capability, can
 from metering.billing_dates import DayRange
@@ -105,10 +105,17 @@ def grid(request: HttpRequest) -> HttpResponse:
     if request.GET.get("export") == "csv":
         name = f"billing {account.name} {query.days.start} {query.days.end} {query.mode}"
         return table_csv_response(request, table_class, rows, name)
-    table = table_class(rows, request=request, empty_text=EMPTY_TEXT[query.mode])
-    RequestConfig(request, paginate={"per_page": clamp_per_page(request)}).configure(table)
     reading = {"actor": request.user, "days": query.days, "filters": query.filters}
     summary = billing_summary(**reading, group_by="meter", within=account)
+    # RequestConfig sorts and pages it (a table built with request= would page it, and count
+    # its rows, once more).
+    table = table_class(rows, empty_text=EMPTY_TEXT[query.mode])
+    pagination: dict[str, Any] = {"per_page": clamp_per_page(request)}
+    if query.mode == DAILY:
+        # The summary has counted the same rows: the table need not count them again.
+        count = sum(t.rows for t in summary.current.totals)
+        pagination.update(paginator_class=KnownCountPaginator, count=count)
+    RequestConfig(request, paginate=pagination).configure(table)
     points = daily_cost_by_meter(**reading, within=account)
     csv_query = request.GET.copy()
     csv_query.pop("page", None)
