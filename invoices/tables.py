@@ -163,7 +163,7 @@ class MonthlyLineTable(ClampedTable):
     meter = tables.Column(accessor="meter__name", verbose_name="Meter")
     quantity = QuantityColumn(unit="meter__unit")
     unit = tables.Column(accessor="meter__unit", visible=False, orderable=False)
-    unit_price = UnitPriceColumn(verbose_name="Unit price", default=EMPTY)
+    unit_price = UnitPriceColumn(verbose_name="Unit price", default="imported")
     cost = MoneyColumn()
     currency = tables.Column(visible=False, orderable=False)
     days = CountColumn(verbose_name="Days")
@@ -211,12 +211,12 @@ class MonthlyLineTable(ClampedTable):
 
     def render_unit_price(self, value: object, record: dict[str, Any]) -> str:
         # One price over the whole month shows; a mid-month change shows on the days.
-        if record["prices"] != 1:
-            return "varies" if record["prices"] else "imported"
+        if value != record["highest_price"]:
+            return "varies"
         return format_unit_price(value)
 
     def value_unit_price(self, value: object, record: dict[str, Any]) -> object:
-        return value if record["prices"] == 1 else None
+        return value if value == record["highest_price"] else None
 
     def render_details(self, value: object, record: dict[str, Any]) -> str:
         """The month's days of this line, in daily mode."""

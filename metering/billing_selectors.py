@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, Min, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncMonth
+from django.db.models import Case, CharField, Count, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, TruncMonth
 
 from accounts.models import Account
 from accounts.scoping import Actor, get_or_404, scope
@@ -104,38 +104,45 @@ def monthly_lines(
 ) -> QuerySet[dict[str, Any]]:
     """One line per (account, subscription, asset, meter, region, month) and currency: the
     month's quantity and cost are the sums of its days (adjustment rows count in the month
-    they are dated), and the unit price shows only where one price covered the whole month."""
+    they are dated); `unit_price` and `highest_price` are the lowest and highest of the month's
+    unit prices (both None for imported costs), so a page shows the price when they agree.
+
+    The lines are grouped by the rows' own columns only, their names read as aggregates:
+    grouping by every name as well sorted each row by a dozen texts (a third slower, and the
+    count of lines half as fast, over 300,000 rows)."""
     return (
         _rows_between(actor, days.start, days.end, filters, within)
         .annotate(month=TruncMonth("day"))
         .values(
-            "month",
-            "account_id",
-            "subscription_id",
-            "asset_id",
-            "meter_id",
-            "region",
-            "currency",
-            "account__uuid",
-            "account__name",
-            "subscription__name",
-            "subscription__external_id",
-            "subscription__platform",
-            "asset__asset_id",
-            "meter__code",
-            "meter__name",
-            "meter__unit",
+            "month", "account_id", "subscription_id", "asset_id", "meter_id", "region", "currency"
         )
         .annotate(
             quantity=Sum("quantity"),
             cost=Sum("cost"),
-            days=Count("day", distinct=True),
+            # A key has one row a day besides adjustments: no DISTINCT (a sort per line).
+            days=Count("id", filter=Q(adjustment_for__isnull=True)),
             rows=Count("id"),
-            prices=Count("unit_price", distinct=True),
+            highest_price=Max("unit_price"),
             unit_price=Min("unit_price"),
+            # One value per line (they depend on the line's keys): aggregated, not grouped by.
+            **{name: Min(name) for name in _LINE_NAMES},
+            # PostgreSQL has no min() of UUIDs.
+            account__uuid=Min(Cast("account__uuid", output_field=CharField())),
         )
         .order_by("month", "account__name", "meter__code", "asset__asset_id", "region")
     )
+
+
+_LINE_NAMES = (
+    "account__name",
+    "subscription__name",
+    "subscription__external_id",
+    "subscription__platform",
+    "asset__asset_id",
+    "meter__code",
+    "meter__name",
+    "meter__unit",
+)
 
 
 # -- Summary ------------------------------------------------------------------------------------

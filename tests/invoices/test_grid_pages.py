@@ -151,6 +151,29 @@ class BillingGridPageTests(BillingTestCase):
         self.assertContains(response, "Previous month")
         self.assertEqual(str(response.context["summary"].previous.days), "2026-04-01 to 2026-04-30")
 
+    def test_a_month_with_a_price_change_shows_that_its_price_varies(self) -> None:
+        from tests.factories import BillingRowFactory, MeterPriceFactory
+
+        raised = MeterPriceFactory(
+            plan=self.world.cpu_eur.plan,
+            meter=self.world.cpu,
+            unit_price=Decimal("0.6"),
+            effective_from=datetime(2026, 5, 15, tzinfo=UTC),
+        )
+        BillingRowFactory(
+            account=self.account,
+            asset=self.world.first_day.asset,
+            subscription=self.world.production,
+            price=raised,
+            day=datetime(2026, 5, 16).date(),
+        )
+        response = self.login(self.owner).get(f"{GRID}?mode=monthly&month=2026-05")
+        prices = {line[5]: line[8] for line in self.rows(response)}
+        self.assertEqual(prices["vm-a1"], "varies")
+        self.assertEqual(prices["disk-a1"], "0.02")
+        rows = csv_rows(self.client.get(f"{GRID}?mode=monthly&month=2026-05&export=csv"))
+        self.assertEqual({r[6]: r[10] for r in rows[1:]}["vm-a1"], "")
+
     def test_the_default_mode_is_the_sites_setting_and_the_toggle_keeps_filters(self) -> None:
         BillingSettings.objects.update_or_create(
             id=1, defaults={"default_billing_aggregation_monthly": True}
