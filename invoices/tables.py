@@ -198,7 +198,7 @@ class MonthlyLineTable(ClampedTable):
         attrs = _ATTRS
 
     def render_month(self, value: object) -> str:
-        return Month.of(value).label
+        return f"{Month.of(value).first_day:%b %Y}"
 
     def value_month(self, value: object) -> str:
         return _month(value)
