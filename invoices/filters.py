@@ -119,7 +119,6 @@ class BillingGridFilter(StyledFilterSet):
         ]
         chosen = self._chosen_month()
         self.filters["month"].extra["widget"] = forms.Select(choices=month_options(today, chosen))
-        self.form.initial.update(month=str(chosen))
         fields = self.form.fields
         for name in ("region", "service", "asset"):
             fields[name].widget.attrs["placeholder"] = "Any"
