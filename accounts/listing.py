@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.functional import cached_property
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin, Table
 from django_tables2.rows import BoundRow
@@ -35,6 +36,19 @@ def clamp_per_page(request: HttpRequest, default: int | None = None) -> int:
     except ValueError:
         return fallback
     return clamp_rows(wanted)
+
+
+class KnownCountPaginator(Paginator):
+    """Pages of rows whose number is already known (a statement's stored line count, the
+    Billing grid's summary), so the paginator does not count them again."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 class ClampedTable(Table):

@@ -32,6 +32,7 @@ NAVIGATION: tuple[NavSection, ...] = (
         "Billing",
         (
             NavItem("My billing", "quotas:my_billing"),
+            NavItem("Billing grid", "invoices:grid"),
             NavItem("Active devices", "quotas:active_devices"),
             NavItem("Usage reports", "quotas:usage_reports"),
             NavItem("Service package history", "quotas:package_history"),

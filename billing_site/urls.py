@@ -45,6 +45,8 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api_docs.html"),
         name="api-docs",
     ),
+    # Before quotas' billing/ pages: the Billing grid lives at billing/grid/.
+    path("", include("invoices.urls")),
     path("billing/", include("quotas.urls")),
     path("usage-imports/", include("metering.imports.urls")),
     path("", include("statements.urls")),

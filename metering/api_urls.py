@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, billing_generate_api, catalog_api
+from . import api, billing_api, billing_generate_api, catalog_api
 
 urlpatterns = [
     path("events", api.EventsIngestView.as_view(), name="api-events"),
@@ -38,4 +38,11 @@ urlpatterns = [
         billing_generate_api.BillingGenerateMonthView.as_view(),
         name="api-billing-generate-month",
     ),
+    path(
+        "billing/yearmonth/<str:month>",
+        billing_api.BillingMonthRowsView.as_view(),
+        name="api-billing-month",
+    ),
+    path("billing/range", billing_api.BillingRangeRowsView.as_view(), name="api-billing-range"),
+    path("billing/summary", billing_api.BillingSummaryView.as_view(), name="api-billing-summary"),
 ]

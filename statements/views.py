@@ -10,7 +10,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import (
     FileResponse,
@@ -23,11 +22,10 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.views.decorators.http import require_http_methods
 
 from accounts.exports import attach, csv_response
-from accounts.listing import TableListView, clamp_per_page
+from accounts.listing import KnownCountPaginator, TableListView, clamp_per_page
 from accounts.roles import Capability, can
 from metering.months import ERR_MONTH, Month
 
@@ -38,18 +36,6 @@ from .models import PdfStatus, Statement
 from .services.chart_cache import statement_charts_queue
 from .services.pdf import PDF_DIRECT_LINES, statement_pdf_ready, statement_pdf_request
 from .tables import BalanceTable, MachineUsageTable, TransactionTable
-
-
-class KnownCountPaginator(Paginator):
-    """Pages of a statement's lines: the statement stores its line count, so no COUNT(*)."""
-
-    def __init__(self, object_list: Any, per_page: int, *, count: int, **kwargs: Any) -> None:
-        super().__init__(object_list, per_page, **kwargs)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._known_count
 
 
 def _require_read(request: HttpRequest) -> None:

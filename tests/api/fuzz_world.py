@@ -1,9 +1,9 @@
 """The data the schema fuzz test runs against: accounts at every level, a license with an open
 and a closed statement, a credit, a service package with a running campaign, a generated
-usage report for April 2026, a meter with a price plan, a subscription, two assets (one
-unassigned, one another tenant's) and an API key of every role. The fuzzer sends the ids of
-these objects as well as random ones, so requests reach past the 404s into the views' own
-code."""
+usage report for April 2026, daily billing rows of April and May 2026 with their meters,
+plans and subscriptions, two assets (one unassigned, one another tenant's) and an API key
+of every role. The fuzzer sends the ids of these objects as well as random ones, so
+requests reach past the 404s into the views' own code."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -18,14 +18,8 @@ from quotas.services.reports import usage_reports_run
 from statements.services.close import statements_close
 from statements.services.credits import credit_add
 from statements.services.poll import statements_poll
-from tests.factories import (
-    AccountFactory,
-    AssetFactory,
-    LicenseFactory,
-    MeterFactory,
-    MeterPriceFactory,
-    SubscriptionFactory,
-)
+from tests.factories import AccountFactory, AssetFactory, LicenseFactory
+from tests.metering.billing_world import billing_world
 from tests.quotas import factories as devices
 from tests.statements.factories import at, catalog, ingest, session
 
@@ -87,8 +81,9 @@ def fuzz_world() -> FuzzWorld:
     )
     usage_reports_run(now=at("2026-05-05 00:10"))
     campaign_start(actor=None, account=alpha, name="Spring rollout", devices=5)
-    price = MeterPriceFactory(meter=MeterFactory(code="cpu_hours"))
-    subscription = SubscriptionFactory(account=tenant)
+    world = billing_world(alpha, tenant, outsider)
+    price = world.cpu_eur
+    subscription = world.tenant_subscription
     assets = [AssetFactory(account=alpha, client=None), AssetFactory(account=outsider)]
     keys = {
         name: api_key_create(
@@ -111,12 +106,16 @@ def fuzz_world() -> FuzzWorld:
             "campaign_id": [str(c.uuid) for c in UpdateCampaign.objects.all()],
             "plan_id": [str(price.plan.uuid)],
             "price_plan": [str(price.plan.uuid)],
-            "meter": ["cpu_hours"],
             "subscription_id": [str(subscription.uuid)],
             "asset_id": [str(a.uuid) for a in assets],
             "client": account_ids,
             "month": MONTHS,
             "from": MONTHS,
             "to": MONTHS,
+            # The billing rows' days, meters and subscriptions (tests.metering.billing_world).
+            "start": ["2026-04-01", "2026-05-01"],
+            "end": ["2026-05-03", "2026-05-31"],
+            "meter": ["cpu_hours", "storage_gb"],
+            "subscription": ["sub-alpha", "sub-tenant"],
         },
     )
