@@ -32,10 +32,10 @@ from metering.billing_selectors import (
     daily_cost_by_meter,
     monthly_lines,
     tree_ids,
-    usage_events_matching_row,
 )
 from metering.models import Subscription
 from metering.months import Month
+from metering.services.usage_rating import billing_row_events
 
 from .charts import grid_figures
 from .filters import DAILY, MODES, MONTHLY, BillingGridFilter, GridQuery
@@ -193,7 +193,7 @@ def _meters(summary: BillingSummary) -> list[dict[str, Any]]:
 def row_details(request: HttpRequest, row_id: str) -> HttpResponse:
     account = _current_account(request)
     row = billing_row_or_404(actor=request.user, row_id=row_id, within=account)
-    events = usage_events_matching_row(row, limit=EVENTS_SHOWN)
+    events = billing_row_events(row, limit=EVENTS_SHOWN)
     # Back to the grid on the row's day and asset.
     back = {"mode": DAILY, "start": row.day, "end": row.day, "asset": row.asset.asset_id}
     return render(

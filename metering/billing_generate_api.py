@@ -1,7 +1,6 @@
 """API: seed 003's billing generation routes, kept exactly as the seed names them. Generation
 recomputes daily billing rows from the stored usage (metering.services.usage_rating)."""
 
-import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -18,52 +17,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CanGenerate
 
-from .months import FIRST_YEAR, LAST_YEAR, Month
+from .billing_dates import MAX_RANGE_DAYS, parse_day_range
+from .months import Month
 from .services.usage_rating import GenerationResult, billing_generate
-
-ERR_DAY = "Must be a date written yyyy-MM-dd, e.g. 2026-04-30."
-ERR_DAY_RANGE = f"Must be a date from {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31."
-ERR_END_BEFORE_START = "Must not be before start."
-MAX_RANGE_DAYS = 366
-ERR_RANGE_TOO_LONG = f"A range covers at most {MAX_RANGE_DAYS} days."
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_day(text: object) -> date:
-    """A `yyyy-MM-dd` date: ValidationError with ERR_DAY or ERR_DAY_RANGE otherwise."""
-    if not isinstance(text, str) or not _DAY.match(text):
-        raise ValidationError(ERR_DAY)
-    try:
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(ERR_DAY) from exc
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValidationError(ERR_DAY_RANGE)
-    return day
-
-
-def parse_day_range(start: object, end: object) -> tuple[date, date]:
-    """The days from `start` to `end` inclusive, both `yyyy-MM-dd`, at most MAX_RANGE_DAYS.
-    Raises ValidationError with a message per field (`start`, `end`)."""
-    errors: dict[str, list[str]] = {}
-    days: dict[str, date] = {}
-    for field, text in (("start", start), ("end", end)):
-        if text in (None, ""):
-            errors[field] = ["This query parameter is required."]
-            continue
-        try:
-            days[field] = parse_day(text)
-        except ValidationError as exc:
-            errors[field] = exc.messages
-    if not errors:
-        if days["end"] < days["start"]:
-            errors["end"] = [ERR_END_BEFORE_START]
-        elif (days["end"] - days["start"]).days >= MAX_RANGE_DAYS:
-            errors["end"] = [ERR_RANGE_TOO_LONG]
-    if errors:
-        raise ValidationError(errors)
-    return days["start"], days["end"]
-
 
 _GENERATED = inline_serializer(
     "BillingGenerated",

@@ -9,7 +9,7 @@ per currency: EUR is never added to USD.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ from accounts.scoping import Actor, get_or_404, scope
 from accounts.selectors import account_tree_ids
 
 from .billing_dates import DayRange
-from .models import BillingRow, EventType, UsageEvent
+from .models import BillingRow
 from .months import Month
 
 GROUP_BY = ("meter", "account", "subscription", "region", "day", "month")
@@ -332,22 +332,3 @@ def billing_row_or_404(
         *ROW_RELATIONS, "sender", "plan", "price", "price__meter"
     )
     return get_or_404(rows, actor, uuid=row_id)
-
-
-def usage_events_matching_row(row: BillingRow, *, limit: int) -> list[UsageEvent]:
-    """The usage events with the row's key on the row's day (for an adjustment row, on the
-    day it adjusts), first `limit` by time. Matches the key the rating groups by; the rating's
-    own `usage_rating.billing_row_events` is to replace it."""
-    day = row.adjustment_for or row.day
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    events = UsageEvent.objects.filter(
-        type=EventType.USAGE,
-        account_id=row.sender_id,
-        asset=row.asset.asset_id,
-        meter=row.meter.code,
-        region=row.region,
-        subscription=row.subscription.external_id if row.subscription else "",
-        occurred_at__gte=start,
-        occurred_at__lt=start + timedelta(days=1),
-    )
-    return list(events.order_by("occurred_at", "event_id")[:limit])
