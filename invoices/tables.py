@@ -26,6 +26,24 @@ ICON_OPEN = mark_safe(
 _ATTRS = {"class": "table table-sm table-hover align-middle mb-0", "id": "billing-rows"}
 
 
+class AssetColumn(tables.Column):
+    """An asset id on pages: resource paths (Azure's are long and share their start) show their
+    last two parts, the whole id in the tooltip; the CSV keeps the whole id."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            accessor="asset__asset_id", verbose_name="Asset", attrs={"td": {"class": "asset-cell"}}
+        )
+
+    def render(self, value: str) -> str:
+        parts = [part for part in value.split("/") if part]
+        shown = value if len(parts) <= 2 else "…/" + "/".join(parts[-2:])
+        return format_html('<span title="{}">{}</span>', value, shown)
+
+    def value(self, value: str) -> str:
+        return value
+
+
 class QuantityColumn(NumberColumn):
     """A quantity and its unit on pages ('1,250.5 vCPU-hour'), the plain number in CSV."""
 
@@ -69,8 +87,8 @@ class DailyRowTable(ClampedTable):
     )
     platform = tables.Column(accessor="subscription__platform", default=EMPTY)
     region = tables.Column(default=EMPTY)
-    asset = tables.Column(accessor="asset__asset_id", verbose_name="Asset")
-    service = tables.Column(default=EMPTY)
+    asset = AssetColumn()
+    service = tables.Column(default=EMPTY, attrs={"td": {"class": "service-cell"}})
     meter = tables.Column(accessor="meter__name", verbose_name="Meter")
     quantity = QuantityColumn(unit="meter__unit")
     unit = tables.Column(accessor="meter__unit", visible=False, orderable=False)
@@ -159,7 +177,7 @@ class MonthlyLineTable(ClampedTable):
     )
     platform = tables.Column(accessor="subscription__platform", default=EMPTY)
     region = tables.Column(default=EMPTY)
-    asset = tables.Column(accessor="asset__asset_id", verbose_name="Asset")
+    asset = AssetColumn()
     meter = tables.Column(accessor="meter__name", verbose_name="Meter")
     quantity = QuantityColumn(unit="meter__unit")
     unit = tables.Column(accessor="meter__unit", visible=False, orderable=False)

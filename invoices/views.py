@@ -22,6 +22,7 @@ from django_tables2 import RequestConfig
 from accounts.listing import KnownCountPaginator, clamp_per_page, table_csv_response
 from accounts.models import Account, BillingSettings
 from accounts.roles import Capability, can
+from accounts.scoping import can_see_account
 from metering.billing_dates import DayRange
 from metering.billing_selectors import (
     BillingSummary,
@@ -203,6 +204,8 @@ def row_details(request: HttpRequest, row_id: str) -> HttpResponse:
             "title": f"Billing row {row.day:%Y-%m-%d}",
             "row": row,
             "events": events,
+            # The usage may come from an account above the viewer (a platform import).
+            "sender_visible": can_see_account(request.user, row.sender_id),
             "markup": row.plan.markup_percent if row.imported_cost is not None else None,
             "back_url": f"{reverse('invoices:grid')}?{urlencode(back)}",
         },
