@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.models import BillingSettings, Role
 from metering.models import UsageEvent
 from tests.base import BillingTestCase, csv_rows, html_tables
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import BillingRowFactory, MembershipFactory, UserFactory
 
 from ..metering.billing_world import FORMULA_ASSET, billing_world
 
@@ -409,3 +409,14 @@ class BillingRowDetailsTests(BillingTestCase):
         response = self.client.get(row_url(self.world.first_day))
         self.assertEqual(response.status_code, 302)
         self.assertIn("/login/", response["Location"])
+
+
+class RowSenderTests(BillingTestCase):
+    def test_the_sender_is_named_only_to_those_who_may_see_it(self) -> None:
+        imported = BillingRowFactory(account=self.tenant, sender=self.platform)
+        self.login(self.owner)
+        page = self.client.get(row_url(imported)).content.decode()
+        self.assertNotIn("Sent by", page)
+        self.client.logout()
+        self.login(self.staff)
+        self.assertIn("Sent by", self.client.get(row_url(imported)).content.decode())
