@@ -21,7 +21,7 @@ from accounts.scoping import Actor, get_or_404, scope
 from accounts.selectors import account_tree_ids
 
 from .billing_dates import DayRange
-from .models import BillingRow
+from .models import BillingDayTotal, BillingRow
 from .months import Month
 
 GROUP_BY = ("meter", "account", "subscription", "region", "day", "month")
@@ -77,6 +77,29 @@ def _rows_between(
     actor: Actor, start: date, end: date, filters: RowFilters, within: Account | None
 ) -> QuerySet[BillingRow]:
     return filter_rows(_in_view(actor, within).filter(day__gte=start, day__lte=end), filters)
+
+
+# Groupings the day totals can answer: they keep days, accounts and meters, nothing finer.
+_TOTALS_GROUP_BY = ("meter", "account", "day", "month")
+
+
+def _day_totals_between(
+    actor: Actor, start: date, end: date, filters: RowFilters, within: Account | None
+) -> QuerySet[BillingDayTotal] | None:
+    """The day totals that stand in for the rows of the days (same scoping, same account and
+    meter filters), or None when a filter needs the rows themselves (region, subscription,
+    service, asset). Sums over them equal sums over the rows: triggers keep them in step."""
+    if filters.region or filters.subscription or filters.service or filters.asset:
+        return None
+    totals = scope(BillingDayTotal.objects.all(), actor)
+    if within is not None:
+        totals = totals.filter(account_id__in=tree_ids(within))
+    totals = totals.filter(day__gte=start, day__lte=end)
+    if filters.account is not None:
+        totals = totals.filter(account_id=filters.account.pk)
+    if filters.meter:
+        totals = totals.filter(meter__code=filters.meter)
+    return totals
 
 
 def billing_rows(
@@ -231,15 +254,22 @@ def billing_summary(
     if group_by not in GROUP_BY:
         raise ValueError(f"Not a summary grouping: {group_by!r}")
     previous = days.previous()
-    rows = _rows_between(actor, previous.start, days.end, filters, within)
+    totals = None
+    if group_by in _TOTALS_GROUP_BY:
+        totals = _day_totals_between(actor, previous.start, days.end, filters, within)
+    if totals is not None:
+        source, row_count = totals, Sum("rows")
+    else:
+        source = _rows_between(actor, previous.start, days.end, filters, within)
+        row_count = Count("id")
     if group_by == "month":
-        rows = rows.annotate(month=TruncMonth("day"))
+        source = source.annotate(month=TruncMonth("day"))
     lines = (
-        rows.annotate(
+        source.annotate(
             period=Case(When(day__gte=days.start, then=Value(_CURRENT)), default=Value(_PREVIOUS))
         )
         .values("period", "currency", *_GROUP_FIELDS[group_by])
-        .annotate(cost=Sum("cost"), rows=Count("id"), quantity=Sum("quantity"))
+        .annotate(cost=Sum("cost"), rows=row_count, quantity=Sum("quantity"))
         .order_by()
     )
     groups: dict[str, list[GroupTotal]] = {_CURRENT: [], _PREVIOUS: []}
@@ -302,9 +332,11 @@ def daily_cost_by_meter(
     within: Account | None = None,
 ) -> list[DailyMeterCost]:
     """Each day's cost per meter and currency, for the stacked cost-per-day chart."""
+    source = _day_totals_between(actor, days.start, days.end, filters, within)
+    if source is None:
+        source = _rows_between(actor, days.start, days.end, filters, within)
     lines = (
-        _rows_between(actor, days.start, days.end, filters, within)
-        .values("day", "meter__code", "meter__name", "currency")
+        source.values("day", "meter__code", "meter__name", "currency")
         .annotate(cost=Sum("cost"))
         .order_by("day", "meter__name", "meter__code", "currency")
     )

@@ -329,3 +329,26 @@ class PlatformMeterMap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} {self.external_id} → {self.meter.code}"
+
+
+class BillingDayTotal(models.Model):
+    """The billing rows of one (day, account, meter, currency) summed: cost, quantity and how
+    many rows. Database triggers keep it in step with every write to the rows (migration
+    0011), so the Billing page's cards, chart and row count read a few totals per day whatever
+    the number of assets and subscriptions behind them."""
+
+    pk = models.CompositePrimaryKey("day", "account", "meter", "currency")
+    day = models.DateField()
+    account = models.ForeignKey(
+        Account, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    meter = models.ForeignKey(
+        Meter, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    currency = models.CharField(max_length=3)
+    cost = models.DecimalField(max_digits=ROW_MONEY_DIGITS + 4, decimal_places=ROW_MONEY_PLACES)
+    quantity = models.DecimalField(max_digits=QUANTITY_DIGITS + 4, decimal_places=QUANTITY_PLACES)
+    rows = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.account_id} {self.meter_id} {self.cost} {self.currency}"

@@ -7,10 +7,18 @@ from typing import Any
 
 import time_machine
 from django.db import transaction
+from django.db.models import Count, Sum
 
 from accounts.models import BillingSettings
 from accounts.scoping import SYSTEM
-from metering.models import AccountBilling, Asset, BillingRow, Meter, WaitingUsage
+from metering.models import (
+    AccountBilling,
+    Asset,
+    BillingDayTotal,
+    BillingRow,
+    Meter,
+    WaitingUsage,
+)
 from metering.services.ingest import events_ingest
 from metering.services.usage_rating import (
     billing_generate,
@@ -401,3 +409,41 @@ class ReferenceChangeTests(UsageCase):
             [(r[0], r[4]) for r in self.rows()],
             [(date(2026, 5, 10), D("1.00")), (date(2026, 5, 11), D("1.00"))],
         )
+
+
+class DayTotalTests(UsageCase):
+    """The day totals the Billing page reads always add up to the rows."""
+
+    def totals(self) -> tuple[list, list]:
+        keys = ("day", "account_id", "meter_id", "currency")
+        rows = (
+            BillingRow.objects.values(*keys)
+            .annotate(cost=Sum("cost"), quantity=Sum("quantity"), rows=Count("id"))
+            .order_by(*keys)
+        )
+        totals = BillingDayTotal.objects.values(*keys, "cost", "quantity", "rows").order_by(*keys)
+        return list(rows), list(totals)
+
+    def test_day_totals_follow_every_write_of_the_rows(self) -> None:
+        self.send(quantity="3")
+        self.send(quantity="4", timestamp="2026-05-11T08:00:00Z", asset="vm-2")
+        usage_rate()
+        rows, totals = self.totals()
+        self.assertEqual(totals, rows)
+        self.assertEqual(len(totals), 2)
+        invoiced_days_mark(
+            account_ids=[self.tenant.id], start=date(2026, 5, 10), end=date(2026, 5, 10)
+        )
+        self.send(quantity="1")  # late: an adjustment row
+        MeterPriceFactory(
+            plan=self.plan,
+            meter=self.cpu,
+            unit_price=D("0.2"),
+            effective_from=datetime(2026, 5, 11, tzinfo=UTC),
+        )
+        usage_rate()
+        billing_generate(start=date(2026, 5, 1), end=date(2026, 5, 31))
+        BillingRow.objects.filter(day=date(2026, 5, 11)).delete()
+        rows, totals = self.totals()
+        self.assertEqual(totals, rows)
+        self.assertEqual(sum(t["rows"] for t in totals), 2)
