@@ -102,7 +102,7 @@ def billing_generate(*, start: date, end: date, now: datetime | None = None) -> 
     with transaction.atomic():
         cursor = usage_lock()
         result = _catch_up(cursor, upto, now)
-        senders = list(Asset.objects.values_list("account_id", flat=True).distinct())
+        senders = list(Asset.objects.order_by().values_list("account_id", flat=True).distinct())
         with connection.cursor() as db:
             db.execute(sql.CREATE_TEMP_TABLES)
             db.execute(_TRUNCATE)

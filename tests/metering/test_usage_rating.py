@@ -313,6 +313,16 @@ class IdempotencyTests(UsageCase):
                 billing_generate(start=date(2026, 5, 1), end=date(2026, 5, 31))
                 self.assertEqual(self.rows(), polled)
 
+    def test_generation_covers_a_sender_with_several_assets_once(self) -> None:
+        self.send(quantity="1")
+        self.send(quantity="2", asset="vm-2")
+        usage_rate()
+        polled = self.rows()
+        BillingRow.objects.all().delete()
+        result = billing_generate(start=date(2026, 5, 1), end=date(2026, 5, 31))
+        self.assertEqual(self.rows(), polled)
+        self.assertEqual((result.rows, result.rating.days), (2, 31))
+
     def test_invoiced_days_keep_their_rows_and_late_usage_becomes_an_adjustment(self) -> None:
         self.send(quantity="10")
         usage_rate()
