@@ -191,8 +191,10 @@ FROM (
     {scope_join}
     WHERE e.type = 'usage' AND e.id <= %(upto)s
       AND e.occurred_at >= %(lo)s AND e.occurred_at < %(hi)s {day_filter}
-    GROUP BY e.account_id, e.meter, m.id, m.aggregation, e.asset, e.subscription, e.region,
-             d.day
+    -- The sort follows these keys in order: numbers and the asset (which sets most groups
+    -- apart) first, so most comparisons of a million events stop before the text keys.
+    GROUP BY d.day, e.account_id, m.id, e.asset, e.meter, m.aggregation, e.subscription,
+             e.region
 ) g
 LEFT JOIN metering_asset a ON a.account_id = g.sender AND a.asset_id = g.asset
 LEFT JOIN usage_subs s ON g.subscription <> '' AND s.sender = g.sender
