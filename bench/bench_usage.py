@@ -9,8 +9,8 @@ same run.
 3. the Billing page over a month of 1,000,000 billing rows vs one of 1,000 (time, queries);
 4. the Billing page's CSV of 1,000,000 rows vs `COPY (SELECT ...) TO STDOUT` (rate, memory).
 
-The world: 10 hosting partners (the senders of the usage), each with 20 tenants of 10
-subscriptions (2,000 subscriptions over three regions and the platforms), every subscription 3
+The world: 10 hosting partners (the senders of the usage), each with 20 tenants; 2,000
+subscriptions (20 in a quick run) over the tenants, three regions and the platforms, every one 3
 assets (virtual machines) measured by 4 meters: cpu_hours, memory_gb_hours and bandwidth_gb
 (sum, readings are windows) and storage_gb (average, readings are points). A EUR price plan on
 the partners, inherited by their tenants, with a region price for cpu_hours in eu-west and new
@@ -54,6 +54,7 @@ DAYS = 30
 PARTNERS = 10
 TENANTS_PER_PARTNER = 20
 TENANTS = PARTNERS * TENANTS_PER_PARTNER
+SUBSCRIPTIONS = 2_000
 ASSETS_PER_SUBSCRIPTION = 3
 METERS = [  # code, unit, aggregation, service, default unit price
     ("cpu_hours", "vCPU-hour", "sum", "compute", Decimal("0.021500")),
@@ -340,7 +341,7 @@ def generation(ctx: Context) -> Result:
     out the same), twice interleaved with the raw statement, best of each; then, beside it,
     the first generation into an empty billing rows table."""
     count = ctx.scale(5_000_000, 50_000)
-    subscriptions = ctx.scale(2_000, 20)
+    subscriptions = ctx.scale(SUBSCRIPTIONS, 20)
     _world(subscriptions)
     with timer() as loading:
         _events(
@@ -404,7 +405,7 @@ def poll(ctx: Context) -> Result:
     """The poll after the day before was rated (its assets exist): `count` new events over
     the next days, six readings a day of each series."""
     count = ctx.scale(1_000_000, 50_000)
-    subscriptions = ctx.scale(2_000, 20)
+    subscriptions = ctx.scale(SUBSCRIPTIONS, 20)
     _world(subscriptions)
     series = _series(subscriptions)
     _events(
@@ -506,7 +507,7 @@ CROSS JOIN LATERAL (SELECT round((1 + random() * 100)::numeric, 6) AS q) q
 
 def _rows_world(big: int, small: int) -> None:
     """The world, its assets, `big` billing rows in MONTH and `small` in NEXT_MONTH."""
-    subscriptions = 2_000
+    subscriptions = SUBSCRIPTIONS
     _world(subscriptions)
     keys = -(-big // DAYS)
     sql(
@@ -515,9 +516,16 @@ def _rows_world(big: int, small: int) -> None:
         " SELECT gen_random_uuid(), s.account_id, 'vm-' || n, 'virtual_machine', '',"
         " %(seen)s, %(seen)s, now()"
         " FROM generate_series(0, %(assets)s - 1) n,"
-        " LATERAL (SELECT (array_agg(id ORDER BY slug))[1 + (n %% %(subscriptions)s %% 200) / 20]"
+        " LATERAL (SELECT (array_agg(id ORDER BY slug))"
+        "[1 + (n %% %(subscriptions)s %% %(tenants)s) / %(tenants_per_partner)s]"
         " AS account_id FROM accounts_account WHERE slug LIKE 'bu-host-%%') s",
-        {"seen": _midnight(MONTH), "assets": -(-keys // 4), "subscriptions": subscriptions},
+        {
+            "seen": _midnight(MONTH),
+            "assets": -(-keys // 4),
+            "subscriptions": subscriptions,
+            "tenants": TENANTS,
+            "tenants_per_partner": TENANTS_PER_PARTNER,
+        },
     )
     sql("SELECT setseed(0.42)")
     for first, count in ((MONTH, big), (NEXT_MONTH, small)):
