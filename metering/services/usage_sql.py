@@ -173,6 +173,8 @@ FROM metering_subscription s JOIN tree t ON t.account_id = s.account_id
 GROUP BY t.sender, s.external_id
 """
 
+ANALYZE_LOOKUPS = "ANALYZE usage_scope, usage_subs, usage_plans"
+
 # One group per (sending account, meter, asset, subscription, region, day) of the scope's
 # events, aggregated by the meter's rule, then attributed, planned and priced. {days} is one
 # of the DAYS_* joins; {window} narrows the events by start time and id.
@@ -216,8 +218,10 @@ FROM (
     {scope_join}
     WHERE e.type = 'usage' AND e.id <= %(upto)s
       AND e.occurred_at >= %(lo)s AND e.occurred_at < %(hi)s {day_filter}
-    GROUP BY e.account_id, e.meter, m.id, m.aggregation, e.asset, e.subscription, e.region,
-             d.day
+    -- The sort follows these keys in order: numbers and the asset (which sets most groups
+    -- apart) first, so most comparisons of a million events stop before the text keys.
+    GROUP BY d.day, e.account_id, m.id, e.asset, e.meter, m.aggregation, e.subscription,
+             e.region
 ) g
 LEFT JOIN metering_asset a ON a.account_id = g.sender AND a.asset_id = g.asset
 LEFT JOIN usage_subs s ON g.subscription <> '' AND s.sender = g.sender
@@ -234,6 +238,20 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) pr ON g.imported_cost IS NULL
 """
+
+# Whether some group of a run of days cannot be billed yet: only then are its events looked up
+# (a join the planner, knowing nothing of usage_calc yet, may otherwise start from the events).
+ANY_WAITING = """
+SELECT EXISTS (SELECT 1 FROM usage_calc
+               WHERE reason IS NOT NULL AND day BETWEEN %(first)s AND %(last)s)
+"""
+
+# The rows of the scope are matched with usage_calc by key: an index keeps that a lookup a row
+# whatever plan is picked for a billing rows table whose statistics lag behind the poll.
+INDEX_CALC = (
+    "CREATE INDEX IF NOT EXISTS usage_calc_key ON usage_calc (account_id, day, asset_pk, meter_id)"
+)
+ANALYZE_CALC = "ANALYZE usage_calc"
 
 # The scope's rows on days not invoiced: written when new or changed, kept when equal.
 _NOT_INVOICED = (
@@ -280,6 +298,14 @@ WHERE r.sender_id = sc.account_id AND r.day = sc.day AND r.adjustment_for IS NUL
         AND c.meter_id = r.meter_id AND c.region = r.region AND c.day = r.day
   )
 """  # noqa: S608 - fixed SQL fragments, no input
+
+# Adjustments concern invoiced days only (an open adjustment row is for an invoiced day too),
+# so when no account has an invoiced day among the scope's days there is nothing to look at.
+ANY_INVOICED = """
+SELECT EXISTS (SELECT 1 FROM metering_invoicedday i
+               WHERE i.day BETWEEN (SELECT min(day) FROM usage_scope)
+                               AND (SELECT max(day) FROM usage_scope))
+"""
 
 # For each key of the scope on an invoiced day: what the day's usage now comes to, what the
 # invoiced rows (the day's own and its invoiced adjustments) already billed, and the open
