@@ -89,7 +89,7 @@ def _fmt(value: float | None, unit: str) -> str:
 
 def _row(r: object) -> str:
     ratio = f"{r.ratio:.2f}" if r.ratio is not None else "—"
-    verdict = f"SKIPPED: {r.skipped}" if r.skipped else "PASS" if r.passed else "MISS"
+    verdict = "PASS" if r.passed else "MISS"
     return (
         f"  {r.name}: ours {_fmt(r.ours, r.unit)}, raw {_fmt(r.raw, r.unit)}, "
         f"ratio {ratio} ({r.target}) {verdict}"
@@ -109,15 +109,9 @@ def _markdown(report: dict) -> str:
         lines.append(
             f"| {r['name']} | {r['scale']} | {_fmt(r['ours'], r['unit'])} | "
             f"{_fmt(r['raw'], r['unit'])} | {ratio} | {r['target']} | "
-            f"{_verdict(r)} |"
+            f"{'pass' if r['passed'] else '**miss**'} |"
         )
     return "\n".join(lines)
-
-
-def _verdict(r: dict) -> str:
-    if r.get("skipped"):
-        return f"skipped: {r['skipped']}"
-    return "pass" if r["passed"] else "**miss**"
 
 
 if __name__ == "__main__":
