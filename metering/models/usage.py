@@ -186,7 +186,8 @@ class BillingRow(models.Model):
     (`adjustment_for` that day) dated the day it was priced."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # Indexed by the row key, which starts with the account.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, db_index=False, related_name="+")
     sender = models.ForeignKey(
         Account,
         on_delete=models.PROTECT,
@@ -205,9 +206,16 @@ class BillingRow(models.Model):
     service = models.CharField(max_length=NAME_MAX, blank=True)
     source = models.CharField(max_length=NAME_MAX, blank=True)
     quantity = models.DecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
-    plan = models.ForeignKey(PricePlan, on_delete=models.PROTECT, related_name="+")
+    # Not indexed: only a plan's or a price's deletion looks rows up by them (and both are
+    # refused while rows use them); every index costs the rating's writes.
+    plan = models.ForeignKey(PricePlan, on_delete=models.PROTECT, db_index=False, related_name="+")
     price = models.ForeignKey(
-        MeterPrice, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        MeterPrice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="+",
     )
     unit_price = models.DecimalField(
         max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES, null=True, blank=True
