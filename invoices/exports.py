@@ -10,24 +10,33 @@ dates as YYYY-MM-DD. `COPY (SELECT ...) TO STDOUT` then streams it in constant m
 from collections.abc import Iterator
 
 from django.db import connection
-from django.db.models import Case, CharField, F, Func, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import Cast, Concat
+from django.db.models import Case, CharField, F, Func, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Cast
 
 from accounts.exports import csv_lines
 from accounts.money import minor_unit
 from metering.models import BillingRow, Platform, PricePlan
 
 CSV_BUFFER = 64 * 1024
-# A cell a spreadsheet would run: a formula prefix, unless it is a plain signed number.
-_FORMULA_START = r"^[=+@\t\r\n-]"
-_PLAIN_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 
 
-def _text(field: str) -> Case:
-    """The text column as a safe cell ("" when empty or absent)."""
-    value = Func(F(field), Value(""), function="coalesce", output_field=CharField())
-    risky = Q(**{f"{field}__regex": _FORMULA_START}) & ~Q(**{f"{field}__regex": _PLAIN_NUMBER})
-    return Case(When(risky, then=Concat(Value("'"), value)), default=value)
+class _SafeText(Func):
+    """The text column as a cell: "" when absent, and a leading apostrophe where a spreadsheet
+    would run it as a formula (a formula prefix, unless it is a plain signed number). The first
+    character is compared before the regular expression runs, so a usual cell costs one
+    comparison."""
+
+    template = (
+        "CASE WHEN left(coalesce(%(expressions)s, ''), 1) IN "
+        r"('=', '+', '-', '@', E'\t', E'\r', E'\n') "
+        r"AND %(expressions)s !~ '^[+-]?[0-9]+([.][0-9]+)?$' "
+        "THEN '''' || %(expressions)s ELSE coalesce(%(expressions)s, '') END"
+    )
+    output_field = CharField()
+
+
+def _text(field: str) -> _SafeText:
+    return _SafeText(F(field))
 
 
 def _platform() -> Case:

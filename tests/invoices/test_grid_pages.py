@@ -4,7 +4,7 @@ exactly the filtered rows, the details' sections and events, tenancy (404s) and 
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import time_machine
@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.exports import csv_safe
 from accounts.models import BillingSettings, Role
 from metering.models import UsageEvent
 from tests.base import BillingTestCase, csv_rows, html_tables
@@ -420,3 +421,13 @@ class RowSenderTests(BillingTestCase):
         self.client.logout()
         self.login(self.staff)
         self.assertIn("Sent by", self.client.get(row_url(imported)).content.decode())
+
+
+class CsvCellTests(BillingTestCase):
+    def test_the_sql_cells_follow_the_sites_formula_rule(self) -> None:
+        values = ["=1+2", "+44 20", "-5", "-5.25", "-x", "@sum", "\tx", "plain", "1-2", "'quoted"]
+        for value in values:
+            BillingRowFactory(account=self.account, asset__asset_id=value, day=date(2026, 5, 4))
+        response = self.login(self.owner).get(f"{GRID}?start=2026-05-04&end=2026-05-04&export=csv")
+        cells = sorted(row[6] for row in csv_rows(response)[1:])
+        self.assertEqual(cells, sorted(csv_safe(value) for value in values))
