@@ -5,26 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_service_keys_and_billing_settings'),
-        ('metering', '0011_billing_day_totals'),
+        ("accounts", "0006_service_keys_and_billing_settings"),
+        ("metering", "0011_billing_day_totals"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='billingrow',
-            name='account',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account'),
+            model_name="billingrow",
+            name="account",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="accounts.account",
+            ),
         ),
         migrations.AlterField(
-            model_name='billingrow',
-            name='plan',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='metering.priceplan'),
+            model_name="billingrow",
+            name="plan",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="metering.priceplan",
+            ),
         ),
         migrations.AlterField(
-            model_name='billingrow',
-            name='price',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='metering.meterprice'),
+            model_name="billingrow",
+            name="price",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="metering.meterprice",
+            ),
         ),
     ]
