@@ -139,12 +139,10 @@ def _catch_up(cursor: UsageCursor, upto: int, now: datetime) -> UsageRatingResul
         db.execute(sql.CREATE_TEMP_TABLES)
         db.execute(_TRUNCATE)
         if upto > after:
-            result.events = UsageEvent.objects.filter(
-                type="usage", id__gt=after, id__lte=upto
-            ).count()
+            db.execute(sql.NEW_EVENTS, params)
+            result.events, longest = db.fetchone()
+            cursor.max_window_seconds = max(cursor.max_window_seconds, longest)
             db.execute(sql.REGISTER_ASSETS, params)
-            db.execute(sql.LONGEST_WINDOW, params)
-            cursor.max_window_seconds = max(cursor.max_window_seconds, db.fetchone()[0])
             where = "e.id > %(after)s AND e.id <= %(upto)s"
             db.execute(sql.SCOPE_FROM_EVENTS.format(days=days, where=where), params)
         if changed:

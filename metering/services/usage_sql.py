@@ -121,10 +121,11 @@ WHERE excluded.first_seen_at < metering_asset.first_seen_at
    OR excluded.last_seen_at > metering_asset.last_seen_at
 """
 
-LONGEST_WINDOW = """
-SELECT coalesce(max(extract(epoch FROM e.ends_at - e.occurred_at)), 0)::bigint
+# How many new usage events there are and their longest window, in one reading.
+NEW_EVENTS = """
+SELECT count(*), coalesce(max(extract(epoch FROM e.ends_at - e.occurred_at)), 0)::bigint
 FROM metering_usageevent e
-WHERE e.type = 'usage' AND e.id > %(after)s AND e.id <= %(upto)s AND e.ends_at IS NOT NULL
+WHERE e.type = 'usage' AND e.id > %(after)s AND e.id <= %(upto)s
 """
 
 CREATE_TEMP_TABLES = """
