@@ -270,6 +270,20 @@ SELECT gen_random_uuid(), c.account_id, c.sender, c.subscription_id, c.asset_pk,
        c.unit_price, c.imported_cost, c.currency, c.cost, c.events, %(now)s
 FROM usage_calc c
 WHERE c.reason IS NULL AND {_NOT_INVOICED.format(t="c")}
+  -- Rows already stored as computed are left out in one hash anti-join (the key compared
+  -- with plain equalities, so it can hash), rather than probed one by one by ON CONFLICT.
+  AND NOT EXISTS (
+      SELECT 1 FROM metering_billingrow r
+      WHERE r.account_id = c.account_id AND r.asset_id = c.asset_pk
+        AND coalesce(r.subscription_id, 0) = coalesce(c.subscription_id, 0)
+        AND r.meter_id = c.meter_id AND r.region = c.region AND r.day = c.day
+        AND r.adjustment_for IS NULL
+        AND (r.sender_id, r.service, r.source, r.quantity, r.plan_id, r.price_id,
+             r.unit_price, r.imported_cost, r.currency, r.cost, r.events)
+            IS NOT DISTINCT FROM
+            (c.sender, c.service, c.source, c.quantity, c.plan_id, c.price_id, c.unit_price,
+             c.imported_cost, c.currency, c.cost, c.events)
+  )
 ON CONFLICT ON CONSTRAINT one_billing_row_per_key DO UPDATE
 SET sender_id = excluded.sender_id, service = excluded.service, source = excluded.source,
     quantity = excluded.quantity, plan_id = excluded.plan_id, price_id = excluded.price_id,
@@ -295,7 +309,7 @@ WHERE r.sender_id = sc.account_id AND r.day = sc.day AND r.adjustment_for IS NUL
   AND NOT EXISTS (
       SELECT 1 FROM usage_calc c
       WHERE c.reason IS NULL AND c.account_id = r.account_id AND c.asset_pk = r.asset_id
-        AND c.subscription_id IS NOT DISTINCT FROM r.subscription_id
+        AND coalesce(c.subscription_id, 0) = coalesce(r.subscription_id, 0)
         AND c.meter_id = r.meter_id AND c.region = r.region AND c.day = r.day
   )
 """  # noqa: S608 - fixed SQL fragments, no input
