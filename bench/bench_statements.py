@@ -41,7 +41,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -56,7 +56,16 @@ from licenses.services import (
 )
 from metering.months import Month
 
-from .harness import Context, Result, best_of, current_rss_mb, sql, timer, vacuum_analyze
+from .harness import (
+    Context,
+    Result,
+    best_of,
+    first_view_and_queries,
+    sql,
+    stream_download,
+    timer,
+    vacuum_analyze,
+)
 
 MACHINE_TYPES = ["c5.xlarge", "c5.2xlarge", "g4dn.xlarge", "m5.large"]
 REGIONS = ["us-east", "eu-west", "ap-south"]
@@ -626,12 +635,8 @@ def statement_page(ctx: Context, month: Any) -> Result:
     queries, first_views = {}, {}
     with override_settings(DEBUG=False):
         for license in (large, small):
-            with timer() as elapsed:
-                page(license)()  # the first view after the lines changed builds the charts
-            first_views[license.pk] = round(elapsed(), 3)
-            with CaptureQueriesContext(connection) as captured:
-                page(license)()
-            queries[license.pk] = len(captured)
+            # The first view after the lines changed builds the charts.
+            first_views[license.pk], queries[license.pk] = first_view_and_queries(page(license))
         ours = best_of(10, page(large))
         raw = best_of(10, page(small))
     return Result(
@@ -682,23 +687,14 @@ def _download_vs_copy(ctx: Context, month: Any, view: str) -> dict[str, Any]:
                 pass
 
     raw_seconds = best_of(2, raw_copy)
-    baseline = current_rss_mb()
-    peak = baseline
-    rows = 0
-    with override_settings(DEBUG=False), timer() as elapsed:
-        response = client.get(url)
-        for n, chunk in enumerate(response.streaming_content):
-            rows += chunk.count(b"\n")
-            if n % 50 == 0:
-                peak = max(peak, current_rss_mb())
-    seconds = elapsed()
+    download = stream_download(client, url)
     return {
         "lines": lines,
-        "ours": lines / seconds,
+        "ours": lines / download.seconds,
         "raw": lines / raw_seconds,
-        "seconds": round(seconds, 3),
-        "growth": peak - baseline,
-        "newlines": rows,
+        "seconds": round(download.seconds, 3),
+        "growth": download.memory_growth_mb,
+        "newlines": download.newlines,
     }
 
 

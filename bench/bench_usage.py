@@ -31,7 +31,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 from django.urls import reverse
 
 from accounts.models import Account, AccountKind
@@ -46,7 +46,16 @@ from metering.models import (
 )
 from metering.services.usage_rating import billing_generate, usage_rate
 
-from .harness import Context, Result, best_of, current_rss_mb, sql, timer, vacuum_analyze
+from .harness import (
+    Context,
+    Result,
+    best_of,
+    first_view_and_queries,
+    sql,
+    stream_download,
+    timer,
+    vacuum_analyze,
+)
 
 MONTH = date(2026, 4, 1)  # 30 days
 NEXT_MONTH = date(2026, 5, 1)
@@ -567,12 +576,7 @@ def grid_page(ctx: Context) -> Result:
     queries, first_views = {}, {}
     with override_settings(DEBUG=False):
         for first in (MONTH, NEXT_MONTH):
-            with timer() as elapsed:
-                page(first)()
-            first_views[first] = round(elapsed(), 3)
-            with CaptureQueriesContext(connection) as captured:
-                page(first)()
-            queries[first] = len(captured)
+            first_views[first], queries[first] = first_view_and_queries(page(first))
         ours = best_of(5, page(MONTH))
         raw = best_of(5, page(NEXT_MONTH))
     return Result(
@@ -629,18 +633,8 @@ def grid_csv(ctx: Context) -> Result:
                 pass
 
     raw_seconds = best_of(2, raw_copy)
-    baseline = current_rss_mb()
-    peak = baseline
-    newlines = size = 0
-    with override_settings(DEBUG=False), timer() as elapsed:
-        response = client.get(url + _range(MONTH) + "&export=csv")
-        for n, chunk in enumerate(response.streaming_content):
-            newlines += chunk.count(b"\n")
-            size += len(chunk)
-            if n % 50 == 0:
-                peak = max(peak, current_rss_mb())
-    seconds = elapsed()
-    ours, raw = count / seconds, count / raw_seconds
+    download = stream_download(client, url + _range(MONTH) + "&export=csv")
+    ours, raw = count / download.seconds, count / raw_seconds
     return Result(
         name=name,
         scale=scale,
@@ -648,14 +642,14 @@ def grid_csv(ctx: Context) -> Result:
         raw=raw,
         unit="rows/s",
         target=target,
-        passed=response.status_code == 200
+        passed=download.status == 200
         and ours / raw >= 0.5
-        and peak - baseline < 50
-        and newlines == count + 1,
+        and download.memory_growth_mb < 50
+        and download.newlines == count + 1,
         notes={
-            "memory_growth_mb": round(peak - baseline, 1),
-            "lines_with_header": newlines,
-            "bytes": size,
-            "seconds": round(seconds, 3),
+            "memory_growth_mb": round(download.memory_growth_mb, 1),
+            "lines_with_header": download.newlines,
+            "bytes": download.size,
+            "seconds": round(download.seconds, 3),
         },
     )

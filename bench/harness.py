@@ -78,6 +78,44 @@ def current_rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def first_view_and_queries(view: Callable[[], Any]) -> tuple[float, int]:
+    """A page's first view timed (it may build caches), then the queries of the next view."""
+    from django.test.utils import CaptureQueriesContext
+
+    with timer() as elapsed:
+        view()
+    first = round(elapsed(), 3)
+    with CaptureQueriesContext(connection) as captured:
+        view()
+    return first, len(captured)
+
+
+@dataclass
+class Download:
+    status: int
+    seconds: float
+    newlines: int
+    size: int
+    memory_growth_mb: float
+
+
+def stream_download(client: Any, url: str) -> Download:
+    """GET a streamed download through Django's test client, reading it to the end: its time,
+    lines and bytes, and how far the process's memory grew (sampled every 50 chunks)."""
+    from django.test.utils import override_settings
+
+    baseline = peak = current_rss_mb()
+    newlines = size = 0
+    with override_settings(DEBUG=False), timer() as elapsed:
+        response = client.get(url)
+        for n, chunk in enumerate(response.streaming_content):
+            newlines += chunk.count(b"\n")
+            size += len(chunk)
+            if n % 50 == 0:
+                peak = max(peak, current_rss_mb())
+    return Download(response.status_code, elapsed(), newlines, size, peak - baseline)
+
+
 def sql(statement: str, params: Any = None) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
